@@ -1,0 +1,114 @@
+# tagger: `make serve` and `make test` set everything up on a fresh machine with Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PROTO := proto/tagger/v1/tagger_service.proto
+GEN := service/gen
+MODEL ?= models/tagger.joblib
+DATA ?=
+TEST ?=
+ADDRESS ?=
+JSON ?=
+
+.DEFAULT_GOAL := help
+
+## Show the targets and what they do
+.PHONY: help
+help:
+	@awk '/^## /{doc=substr($$0,4)} /^[a-z-]+:/{if (doc) printf "  %-15s %s\n", substr($$1,1,length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
+
+## Create the virtual environment .venv with the pinned dependencies and the `tagger` script
+.PHONY: install
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+## Regenerate the gRPC stubs in service/gen from the .proto
+# -I service/gen=... maps the proto onto the package path, so generated imports read `from service.gen import ...`
+.PHONY: proto
+proto: $(INSTALLED)
+	$(PY) -m grpc_tools.protoc -I$(GEN)=proto/tagger/v1 -Ithird_party/googleapis --python_out=. --pyi_out=. --grpc_python_out=. $(PROTO)
+
+## Fail if the committed stubs differ from what the .proto generates
+.PHONY: check-proto
+check-proto: proto
+	git diff --exit-code -- $(GEN)
+
+## Lint: ruff, formatting, mypy --strict and buf lint (checks only; `make format` fixes)
+.PHONY: lint
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/buf lint
+
+## Format the code with ruff
+.PHONY: format
+format: $(INSTALLED)
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+## Fail if the .proto breaks wire compatibility with the main branch
+.PHONY: check-breaking
+check-breaking: $(INSTALLED)
+	$(VENV)/bin/buf breaking --against '.git#branch=main'
+
+## Validate the shipped corpus: format checks and make-up quotas
+.PHONY: check-data
+check-data: $(INSTALLED)
+	$(PY) -m training.check_data
+
+## Train a model: make train [DATA="a.jsonl b.csv"] [MODEL=path] [TEST=path] (always retrains)
+.PHONY: train
+train: $(INSTALLED)
+	$(PY) -m training $(if $(DATA),--data $(DATA)) --model $(MODEL) $(if $(TEST),--test $(TEST))
+
+$(MODEL): | $(INSTALLED)
+	$(PY) -m training --model $@
+
+## Evaluate a trained model: make eval [DATA=path] [MODEL=path] [JSON=1] (never retrains)
+.PHONY: eval
+eval: $(INSTALLED)
+	$(PY) -m training.evaluate $(if $(DATA),--data $(DATA)) --model $(MODEL) $(if $(JSON),--json)
+
+## Serve on ADDRESS (default 127.0.0.1:50051), training the default model first if none exists
+.PHONY: serve
+serve: $(INSTALLED) | $(MODEL)
+	$(PY) -m service --model-path $(MODEL) $(if $(ADDRESS),--address $(ADDRESS))
+
+## Put the previous model (<name>.prev.joblib/.json) back; a running server picks it up
+.PHONY: rollback
+rollback: $(INSTALLED)
+	$(PY) -m training.rollback --model $(MODEL)
+
+## Run everything CI runs: lint, stub check, corpus check and the tests
+.PHONY: test
+test: lint check-proto check-data
+	$(PY) -m pytest -q
+
+## Run 10,000 fuzzed calls against a real server
+.PHONY: fuzz
+fuzz: $(INSTALLED)
+	TAGGER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -m slow tests/test_fuzz.py
+
+## Benchmark in process and served, against a bare grpcio echo server (writes bench-results/bench.json)
+.PHONY: bench
+bench: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench --model $(MODEL)
+
+## Benchmark MLServer 1.7.1 serving the same pipeline, and print the tagger's figures as ratios of it
+.PHONY: bench-peer
+bench-peer: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.peer --model $(MODEL)
+
+## Ten minutes of steady load with a model reload every minute; reports errors and memory
+.PHONY: soak
+soak: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.soak --model $(MODEL)
+
+## Remove the environment, models and caches
+.PHONY: clean
+clean:
+	rm -rf $(VENV) models bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""tagger: a gRPC service that tags English paragraphs with topics."""

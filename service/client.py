@@ -1,0 +1,131 @@
+"""`tagger`: a command-line client for TaggerService (tag paragraphs, tag a document, describe the model)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import grpc
+from google.protobuf import json_format
+
+from service.gen import tagger_service_pb2 as pb
+from service.gen import tagger_service_pb2_grpc as pb_grpc
+
+_DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run the CLI; exit 0 on success, 1 on an RPC error (code and message on stderr), 2 on a usage error."""
+    args = _parser().parse_args(argv)
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    try:
+        with _channel(args) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            return int(args.run(stub, args, stdin, stdout) or 0)
+    except grpc.RpcError as error:
+        print(f"tagger: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"tagger: {error}", file=sys.stderr)
+        return 2
+
+
+def _tag(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    texts = [line.rstrip("\n") for line in stdin if line.strip()] if args.text == ["-"] else args.text
+    request = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=t) for t in texts], options=_options(args))
+    response = stub.TagParagraphs(request, timeout=args.timeout)
+    _print_results(response.results, args.json, stdout)
+
+
+def _document(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    text = stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    request = pb.TagDocumentRequest(text=text, options=_options(args))
+    response = stub.TagDocument(request, timeout=args.timeout)
+    if args.json:
+        _print_results(response.paragraphs, True, stdout)
+        scores = {s.label: round(s.score, 6) for s in response.document_scores}
+        print(
+            json.dumps({"document": True, "labels": list(response.document_labels), "scores": scores}),
+            file=stdout,
+        )
+        return
+    _print_results(response.paragraphs, False, stdout)
+    print(f"document: {', '.join(response.document_labels) or '(no label)'}", file=stdout)
+
+
+def _model(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
+    response = stub.GetModel(pb.GetModelRequest(), timeout=args.timeout)
+    if args.json:
+        print(json.dumps(json_format.MessageToDict(response), sort_keys=True), file=stdout)
+        return
+    print(f"version  {response.model_version}\ncreated  {response.created}", file=stdout)
+    for label in response.labels:
+        print(f"label    {label:<12} threshold {response.thresholds[label]:.3f}", file=stdout)
+    for name in sorted(response.metrics):
+        print(f"metric   {name:<28} {response.metrics[name]:.4f}", file=stdout)
+    print(f"limits   {json_format.MessageToDict(response.limits)}", file=stdout)
+
+
+def _print_results(results: Sequence[pb.ParagraphTags], as_json: bool, stdout: TextIO) -> None:
+    for result in results:
+        scores = {s.label: round(s.score, 6) for s in result.scores}
+        if as_json:
+            print(json.dumps({"id": result.id, "labels": list(result.labels), "scores": scores}), file=stdout)
+            continue
+        shown = "  ".join(f"{label} {score:.3f}" for label, score in scores.items())
+        print(f"[{result.id}] {', '.join(result.labels) or '(no label)'}    {shown}", file=stdout)
+        for s in result.scores:
+            if s.evidence:
+                terms = ", ".join(f"{e.term} ({e.weight:.2f})" for e in s.evidence)
+                print(f"      {s.label}: {terms}", file=stdout)
+
+
+def _options(args: argparse.Namespace) -> pb.TagOptions:
+    options = pb.TagOptions(top_k=args.top_k, explain_terms=getattr(args, "explain", 0))
+    if args.threshold is not None:
+        options.threshold = args.threshold
+    return options
+
+
+def _channel(args: argparse.Namespace) -> grpc.Channel:
+    if not (args.tls_ca or args.tls_cert):
+        return grpc.insecure_channel(args.address)
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=Path(args.tls_ca).read_bytes() if args.tls_ca else None,
+        private_key=Path(args.tls_key).read_bytes() if args.tls_key else None,
+        certificate_chain=Path(args.tls_cert).read_bytes() if args.tls_cert else None,
+    )
+    return grpc.secure_channel(args.address, credentials)
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--address", default=os.environ.get("TAGGER_ADDRESS", _DEFAULT_ADDRESS))
+    common.add_argument("--json", action="store_true", help="print JSON, one object per line")
+    common.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds (default 30)")
+    common.add_argument("--tls-ca", help="PEM file of the CA that signed the server's certificate")
+    common.add_argument("--tls-cert", help="client certificate (PEM) for mutual TLS")
+    common.add_argument("--tls-key", help="client private key (PEM) for mutual TLS")
+    tagging = argparse.ArgumentParser(add_help=False)
+    tagging.add_argument("--threshold", type=float, help="override every label's threshold, in [0, 1]")
+    tagging.add_argument("--top-k", type=int, default=0, help="assign at most K labels (0: no cap)")
+    parser = argparse.ArgumentParser(prog="tagger", description="Tag paragraphs with topics over gRPC.")
+    commands = parser.add_subparsers(required=True, metavar="{tag,document,model}")
+    tag = commands.add_parser("tag", parents=[common, tagging], help="tag paragraphs given as arguments or -")
+    tag.add_argument("--explain", type=int, default=0, metavar="N", help="show N evidence terms per label")
+    tag.add_argument("text", nargs="+", metavar="TEXT", help="paragraphs, or - to read one per line from stdin")
+    tag.set_defaults(run=_tag)
+    document = commands.add_parser("document", parents=[common, tagging], help="tag a document file or -")
+    document.add_argument("file", metavar="FILE", help="plain text or HTML file, or - for stdin")
+    document.set_defaults(run=_document)
+    commands.add_parser("model", parents=[common], help="describe the model in service").set_defaults(run=_model)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

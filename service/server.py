@@ -1,0 +1,124 @@
+"""The gRPC server: TaggerService, health and reflection on one port; reloads, signals and graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from service.config import Settings
+from service.gen import tagger_service_pb2 as pb
+from service.gen import tagger_service_pb2_grpc as pb_grpc
+from service.model import load_model
+from service.rollout import ModelSlot
+from service.servicer import TaggerServicer
+
+_LOGGER = logging.getLogger(__name__)
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TaggerService"].full_name
+
+
+def create_server(
+    settings: Settings, models: ModelSlot, health_servicer: health.aio.HealthServicer
+) -> tuple[grpc.aio.Server, int]:
+    """Build the server with every servicer registered and bind settings.address; returns (server, port)."""
+    server = grpc.aio.server(options=_channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent)
+    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings), server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(names, server)
+    if settings.tls_cert is None or settings.tls_key is None:
+        port = server.add_insecure_port(settings.address)
+    else:
+        port = server.add_secure_port(settings.address, _credentials(settings))
+    if port == 0:
+        raise OSError(f"cannot bind {settings.address}")
+    return server, port
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
+    """Mark the whole server and TaggerService SERVING or NOT_SERVING."""
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, status)
+
+
+async def serve(settings: Settings) -> None:
+    """Load the model, serve until SIGTERM or SIGINT, then drain: NOT_SERVING, finish calls, stop."""
+    models = ModelSlot(load_model(settings.model_path, settings.model_key), settings.model_key)
+    health_servicer = health.aio.HealthServicer()
+    server, port = create_server(settings, models, health_servicer)
+    await server.start()
+    await set_serving(health_servicer, True)
+    host = settings.address.rsplit(":", 1)[0]
+    _LOGGER.info(
+        "listening on %s:%d model=%s fast_scorer=%s limits=%s",
+        host,
+        port,
+        models.current.version,
+        models.current.fast,
+        _limits(settings),
+    )
+    loop = asyncio.get_running_loop()
+    stop, reload = asyncio.Event(), asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload.set)
+    watcher = asyncio.create_task(_watch(models, settings.reload_seconds, reload))
+    await stop.wait()
+    _LOGGER.info("stopping: NOT_SERVING, draining calls for up to %.1f s", settings.grace_seconds)
+    watcher.cancel()
+    await set_serving(health_servicer, False)
+    await server.stop(settings.grace_seconds)
+    _LOGGER.info("stopped")
+
+
+async def _watch(models: ModelSlot, every: float, reload: asyncio.Event) -> None:
+    """Reload when the model card changes: polled every `every` seconds, and at once on SIGHUP."""
+    loop = asyncio.get_running_loop()
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reload.wait(), timeout=every)
+        reload.clear()
+        await loop.run_in_executor(None, models.reload_if_changed)
+
+
+def _channel_options(settings: Settings) -> list[tuple[str, int]]:
+    message = settings.max_message_bytes
+    return [
+        ("grpc.max_receive_message_length", message),
+        ("grpc.max_send_message_length", 4 * message),
+        # Keepalive pings find dead peers; a maximum connection age makes long-lived clients reconnect, so a
+        # load balancer can spread them; the age grace lets their calls in flight finish.
+        ("grpc.keepalive_time_ms", int(settings.keepalive_seconds * 1000)),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_seconds * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.grace_seconds * 1000)),
+        # Several workers share the port on purpose; one worker must fail loudly if the port is taken.
+        ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
+    ]
+
+
+def _credentials(settings: Settings) -> grpc.ServerCredentials:
+    assert settings.tls_cert is not None and settings.tls_key is not None
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
+
+
+def _limits(settings: Settings) -> dict[str, int]:
+    return {
+        "max_text_chars": settings.max_text_chars,
+        "max_paragraphs": settings.max_paragraphs,
+        "max_document_chars": settings.max_document_chars,
+        "max_explain_terms": settings.max_explain_terms,
+        "max_concurrent": settings.max_concurrent,
+    }

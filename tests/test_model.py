@@ -1,0 +1,159 @@
+"""service.model and service.artifact: the fast scorer equals scikit-learn, and untrusted artifacts are refused."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.artifact import ArtifactError, card_path, card_signature, sha256_bytes
+from service.model import load_model
+from service.scorer import FastScorer, SklearnScorer
+from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
+from tests.corpus import rows
+from training.card import write_model
+from training.pipeline import build_pipeline
+
+ODD_TEXTS = (
+    "",
+    "   \t\n ",
+    "\x00\x01\x02 army\u0000tanks",
+    "\u202eparliament\u202c vote \u200f\u200e",
+    "Ünïcödé ÉCONOMY Straße İstanbul ǅ ﬁnance",
+    "e\u0301 a\u0308 combining marks on the defence budget",
+    "🚀🔥 markets 💥 rally " * 20,
+    "x" * 5000,
+    "the the the the the army army",
+    "مجلس النواب 議会 парламент",
+)
+
+
+@pytest.fixture(scope="module")
+def corpus_pipeline():
+    """A pipeline fitted on the shipped corpus (not the shipped model), and every corpus text."""
+    examples = read_examples([SHIPPED_TRAIN, SHIPPED_TEST])
+    labels = sorted({label for e in examples for label in e.labels})
+    texts = [e.text for e in examples]
+    pipeline = build_pipeline(ngram_max=2, min_df=1).fit(texts, label_matrix(examples, labels))
+    return pipeline, texts
+
+
+def test_fast_scorer_equals_sklearn_on_the_corpus_one_by_one_and_in_batches(corpus_pipeline):
+    pipeline, texts = corpus_pipeline
+    fast = FastScorer(pipeline)
+    expected = pipeline.predict_proba(texts)
+    batched = np.vstack([fast.predict_proba(texts[i : i + 64]) for i in range(0, len(texts), 64)])
+    single = np.vstack([fast.predict_proba([t]) for t in texts[:300]])
+    assert np.abs(batched - expected).max() < 1e-9
+    assert np.abs(single - expected[:300]).max() < 1e-9
+
+
+@pytest.mark.parametrize("text", ODD_TEXTS)
+def test_fast_scorer_equals_sklearn_on_odd_text(corpus_pipeline, text):
+    pipeline, _ = corpus_pipeline
+    assert np.abs(FastScorer(pipeline).predict_proba([text]) - pipeline.predict_proba([text])).max() < 1e-9
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=300), min_size=1, max_size=5))
+def test_fast_scorer_equals_sklearn_on_arbitrary_unicode(corpus_pipeline, texts):
+    pipeline, _ = corpus_pipeline
+    assert np.abs(FastScorer(pipeline).predict_proba(texts) - pipeline.predict_proba(texts)).max() < 1e-9
+
+
+def test_evidence_is_the_same_from_both_scorers(corpus_pipeline):
+    pipeline, texts = corpus_pipeline
+    for text in texts[:50]:
+        fast, slow = FastScorer(pipeline).evidence(text, 5), SklearnScorer(pipeline).evidence(text, 5)
+        assert [[t for t, _ in label] for label in fast] == [[t for t, _ in label] for label in slow]
+
+
+def test_unusual_pipeline_falls_back_to_sklearn_and_says_so(tmp_path, bundle_path, caplog):
+    card = json.loads(card_path(bundle_path).read_text())
+    texts, labels = [t for t, _ in rows()], card["labels"]
+    y = np.array([[label in row_labels for label in labels] for _, row_labels in rows()], dtype=int)
+    pipeline = build_pipeline(min_df=1)
+    pipeline.set_params(tfidf__strip_accents="unicode").fit(texts, y)
+    bundle = {"pipeline": pipeline, "labels": labels, "thresholds": card["thresholds"]}
+    write_model(tmp_path / "accents.joblib", bundle, {k: v for k, v in card.items() if k != "artifact"})
+    with caplog.at_level(logging.WARNING):
+        model = load_model(tmp_path / "accents.joblib")
+    assert not model.fast and "strip_accents" in caplog.text
+    assert np.allclose(model.predict_proba(["Défense budget"]), pipeline.predict_proba(["Défense budget"]))
+
+
+def copy_model(bundle_path: Path, folder: Path) -> Path:
+    target = folder / bundle_path.name
+    shutil.copy(bundle_path, target)
+    shutil.copy(card_path(bundle_path), card_path(target))
+    return target
+
+
+def rewrite_card(model_path: Path, **changes: object) -> None:
+    card = json.loads(card_path(model_path).read_text())
+    card.update(changes)
+    card_path(model_path).write_text(json.dumps(card))
+
+
+def test_load_model_refuses_a_changed_byte(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    data = bytearray(model_path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    model_path.write_bytes(bytes(data))
+    with pytest.raises(ArtifactError, match="sha256"):
+        load_model(model_path)
+
+
+def test_load_model_refuses_another_sklearn_version(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    rewrite_card(model_path, sklearn_version="0.24.2")
+    with pytest.raises(ArtifactError, match=r"scikit-learn 0\.24\.2"):
+        load_model(model_path)
+
+
+def test_load_model_checks_the_signature_when_a_key_is_set(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    with pytest.raises(ArtifactError, match="not signed"):
+        load_model(model_path, key="secret")
+    card = json.loads(card_path(model_path).read_text())
+    card["signature"] = card_signature(card, "other key")
+    card_path(model_path).write_text(json.dumps(card))
+    with pytest.raises(ArtifactError, match="signature does not match"):
+        load_model(model_path, key="secret")
+    card["signature"] = card_signature(card, "secret")
+    card_path(model_path).write_text(json.dumps(card))
+    assert load_model(model_path, key="secret").version == card["version"]
+
+
+class _WritesAFile:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (open, (str(self.marker), "w"))
+
+
+def test_malicious_pickle_with_a_forged_card_never_runs(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_WritesAFile(marker))
+    model_path.write_bytes(payload)
+    card = json.loads(card_path(model_path).read_text())
+    card["artifact"]["sha256"] = sha256_bytes(payload)
+    card["signature"] = card_signature(card, "forger's guess")
+    card_path(model_path).write_text(json.dumps(card))
+    with pytest.raises(ArtifactError, match="signature"):
+        load_model(model_path, key="the real key")
+    assert not marker.exists()
+
+
+def test_missing_card_is_a_clear_error(tmp_path):
+    with pytest.raises(ArtifactError, match="model card not found"):
+        load_model(tmp_path / "absent.joblib")

@@ -1,0 +1,1 @@
+"""Offline training, evaluation and corpus checks for the tagger's model."""

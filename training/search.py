@@ -1,0 +1,95 @@
+"""Settings search: cross-validation over a fixed grid with fixed seeds, out-of-fold scores, tuned thresholds."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from training.pipeline import RANDOM_STATE, build_classifier, build_vectorizer
+
+VECTORIZER_GRID: dict[str, list[Any]] = {"ngram_max": [1, 2], "min_df": [1, 2], "sublinear_tf": [True, False]}
+CLASSIFIER_GRID: dict[str, list[Any]] = {"c": [2.0, 8.0, 32.0], "class_weight": [None, "balanced"]}
+FOLDS = 5
+SELECTION = "mean over labels of the average precision of out-of-fold scores"
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """The chosen settings, every candidate's score, and the chosen settings' out-of-fold probabilities."""
+
+    best: dict[str, Any]
+    scores: list[dict[str, Any]]
+    oof: np.ndarray
+
+
+def grid(space: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of a grid, in a fixed order."""
+    return [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())]
+
+
+def folds(y: np.ndarray, n_splits: int = FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Fixed-seed folds, stratified on the label combination when every combination is common enough."""
+    strata = ["".join(map(str, row)) for row in y]
+    if min(Counter(strata).values()) >= n_splits:
+        splitter = StratifiedKFold(n_splits, shuffle=True, random_state=RANDOM_STATE)
+        return list(splitter.split(np.zeros(len(strata)), strata))
+    return list(KFold(n_splits, shuffle=True, random_state=RANDOM_STATE).split(y))
+
+
+def search(texts: Sequence[str], y: np.ndarray, n_jobs: int = 2) -> SearchResult:
+    """Score every grid point by cross-validation and choose the best (first in grid order on ties)."""
+    splits = folds(y)
+    vectorizer_points, classifier_points = grid(VECTORIZER_GRID), grid(CLASSIFIER_GRID)
+    jobs = [(v, f) for v in range(len(vectorizer_points)) for f in range(len(splits))]
+    outputs = Parallel(n_jobs=n_jobs)(
+        delayed(_fold)(texts, y, splits[f], vectorizer_points[v], classifier_points) for v, f in jobs
+    )
+    oof = np.zeros((len(vectorizer_points), len(classifier_points), *y.shape))
+    for (v, f), fold_probabilities in zip(jobs, outputs, strict=True):
+        oof[v][:, splits[f][1], :] = fold_probabilities
+    scores = []
+    for v, c in itertools.product(range(len(vectorizer_points)), range(len(classifier_points))):
+        score = float(np.mean([average_precision_score(y[:, j], oof[v, c, :, j]) for j in range(y.shape[1])]))
+        scores.append({**vectorizer_points[v], **classifier_points[c], "score": round(score, 6)})
+    best = max(range(len(scores)), key=lambda i: (scores[i]["score"], -i))
+    v, c = divmod(best, len(classifier_points))
+    chosen = {name: value for name, value in scores[best].items() if name != "score"}
+    return SearchResult(chosen, scores, oof[v, c])
+
+
+def tune_thresholds(y: np.ndarray, probabilities: np.ndarray) -> list[float]:
+    """Per label, the threshold that maximises F1 on out-of-fold scores: the midpoint below the best cut."""
+    thresholds = []
+    for j in range(y.shape[1]):
+        order = np.argsort(-probabilities[:, j], kind="stable")
+        scores, truth = probabilities[order, j], y[order, j]
+        true_positives = np.cumsum(truth)
+        f1 = 2 * true_positives / (np.arange(1, len(truth) + 1) + truth.sum())
+        k = int(np.argmax(f1))
+        below = scores[k + 1] if k + 1 < len(scores) else 0.0
+        thresholds.append(round(float((scores[k] + below) / 2), 6))
+    return thresholds
+
+
+def _fold(
+    texts: Sequence[str],
+    y: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
+    vectorizer_params: dict[str, Any],
+    classifier_points: list[dict[str, Any]],
+) -> np.ndarray:
+    train, test = split
+    vectorizer = build_vectorizer(**vectorizer_params)
+    x_train = vectorizer.fit_transform([texts[i] for i in train])
+    x_test = vectorizer.transform([texts[i] for i in test])
+    return np.stack(
+        [build_classifier(**params).fit(x_train, y[train]).predict_proba(x_test) for params in classifier_points]
+    )
