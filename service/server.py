@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 
@@ -47,33 +48,57 @@ async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool)
         await health_servicer.set(name, status)
 
 
-async def serve(settings: Settings) -> None:
-    """Load the model, serve until SIGTERM or SIGINT, then drain: NOT_SERVING, finish calls, stop."""
+@dataclasses.dataclass
+class RunningServer:
+    """A started server: its port, the model slot, health, and the task that watches for new models."""
+
+    server: grpc.aio.Server
+    port: int
+    models: ModelSlot
+    health: health.aio.HealthServicer
+    reload: asyncio.Event
+    watcher: asyncio.Task[None]
+
+    async def stop(self, grace: float | None) -> None:
+        """Drain: NOT_SERVING first, then refuse new calls and let calls in flight finish within `grace`."""
+        self.watcher.cancel()
+        await set_serving(self.health, False)
+        await self.server.stop(grace)
+
+
+async def start(settings: Settings) -> RunningServer:
+    """Load and verify the model, bind, start, mark SERVING and start watching for new models."""
     models = ModelSlot(load_model(settings.model_path, settings.model_key), settings.model_key)
     health_servicer = health.aio.HealthServicer()
     server, port = create_server(settings, models, health_servicer)
     await server.start()
     await set_serving(health_servicer, True)
+    reload = asyncio.Event()
+    watcher = asyncio.create_task(_watch(models, settings.reload_seconds, reload))
+    return RunningServer(server, port, models, health_servicer, reload, watcher)
+
+
+async def serve(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT (SIGHUP checks for a new model at once), then drain and stop."""
+    running = await start(settings)
     host = settings.address.rsplit(":", 1)[0]
+    model = running.models.current
     _LOGGER.info(
         "listening on %s:%d model=%s fast_scorer=%s limits=%s",
         host,
-        port,
-        models.current.version,
-        models.current.fast,
+        running.port,
+        model.version,
+        model.fast,
         _limits(settings),
     )
     loop = asyncio.get_running_loop()
-    stop, reload = asyncio.Event(), asyncio.Event()
+    stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, reload.set)
-    watcher = asyncio.create_task(_watch(models, settings.reload_seconds, reload))
+    loop.add_signal_handler(signal.SIGHUP, running.reload.set)
     await stop.wait()
     _LOGGER.info("stopping: NOT_SERVING, draining calls for up to %.1f s", settings.grace_seconds)
-    watcher.cancel()
-    await set_serving(health_servicer, False)
-    await server.stop(settings.grace_seconds)
+    await running.stop(settings.grace_seconds)
     _LOGGER.info("stopped")
 
 

@@ -6,21 +6,20 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
-from grpc_health.v1 import health
 
 from service.config import Settings
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from service.model import load_model
-from service.rollout import ModelSlot
-from service.server import create_server, set_serving
+from service.server import start
 from tests.corpus import rows
 from training.__main__ import train
+
+T = TypeVar("T")
 
 
 def write_corpus(path: Path, data: list[tuple[str, tuple[str, ...]]] | None = None) -> Path:
@@ -38,44 +37,39 @@ def bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "tagger.joblib"
 
 
-class RunningServer:
-    """The real aio server on its own event loop in a background thread, bound to 127.0.0.1:0."""
+class ServerThread:
+    """The real aio server (service.server.start) on its own event loop in a background thread."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.call(self._start())
+        self.running = self.call(start(settings))
+        self.models, self.health, self.port = self.running.models, self.running.health, self.running.port
 
-    def call(self, coroutine):  # type: ignore[no-untyped-def]
+    def call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
-
-    async def _start(self) -> None:
-        self.models = ModelSlot(load_model(self.settings.model_path, self.settings.model_key), self.settings.model_key)
-        self.health = health.aio.HealthServicer()
-        self.server, self.port = create_server(self.settings, self.models, self.health)
-        await self.server.start()
-        await set_serving(self.health, True)
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def stop(self, grace: float | None = None) -> None:
-        self.call(self.server.stop(grace))
+        self.call(self.running.stop(grace))
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+        self.loop.close()
 
 
-def start_server(model_path: Path, **overrides: Any) -> RunningServer:
+def start_server(model_path: Path, **overrides: Any) -> ServerThread:
     """Start a server for `model_path`; `overrides` replace Settings fields."""
     settings = dataclasses.replace(Settings(address="127.0.0.1:0", model_path=model_path, workers=1), **overrides)
-    return RunningServer(settings)
+    return ServerThread(settings)
 
 
 @pytest.fixture(scope="session")
-def grpc_server(bundle_path: Path) -> Iterator[RunningServer]:
+def grpc_server(bundle_path: Path) -> Iterator[ServerThread]:
     """One server with default limits, shared by the tests that only call it."""
     server = start_server(bundle_path)
     yield server
@@ -83,7 +77,7 @@ def grpc_server(bundle_path: Path) -> Iterator[RunningServer]:
 
 
 @pytest.fixture
-def stub(grpc_server: RunningServer) -> Iterator[pb_grpc.TaggerServiceStub]:
+def stub(grpc_server: ServerThread) -> Iterator[pb_grpc.TaggerServiceStub]:
     """A TaggerService stub over a real channel to the shared server."""
     with grpc.insecure_channel(grpc_server.address) as channel:
         yield pb_grpc.TaggerServiceStub(channel)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from service.artifact import ArtifactError, card_path, card_signature, sha256_bytes
 from service.model import load_model
 from service.scorer import FastScorer, SklearnScorer
-from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
 from tests.corpus import rows
 from training.card import write_model
+from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
 from training.pipeline import build_pipeline
 
 ODD_TEXTS = (

@@ -1,0 +1,60 @@
+"""The `tagger` CLI against a real server: human and JSON output, stdin, documents, and exit statuses."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.client import main
+from tests.corpus import DEFENCE, ECONOMIC
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), stdin=io.StringIO(stdin), stdout=out)
+    return code, out.getvalue()
+
+
+def test_tag_prints_labels_and_scores(grpc_server):
+    code, out = run("tag", "--address", grpc_server.address, "--explain", "2", DEFENCE[0])
+    assert code == 0 and out.startswith("[0] defence") and "economic 0." in out and "defence:" in out
+
+
+def test_tag_json_reads_paragraphs_from_stdin(grpc_server):
+    code, out = run("tag", "--address", grpc_server.address, "--json", "-", stdin=f"{DEFENCE[0]}\n\n{ECONOMIC[0]}\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["id"] for line in lines] == ["0", "1"]
+    assert lines[1]["labels"] == ["economic"] and set(lines[1]["scores"]) == {"defence", "economic", "political"}
+
+
+def test_document_and_model(grpc_server, tmp_path):
+    article = tmp_path / "article.html"
+    article.write_text(f"<p>{DEFENCE[0]}</p>\n<p>{ECONOMIC[0]}</p>\n")
+    code, out = run("document", "--address", grpc_server.address, str(article))
+    assert code == 0 and "document: " in out and "defence" in out.splitlines()[-1]
+    code, out = run("model", "--address", grpc_server.address, "--json")
+    assert code == 0 and json.loads(out)["labels"] == ["defence", "economic", "political"]
+
+
+def test_rpc_error_exits_one_with_the_status_on_stderr(grpc_server, capsys):
+    code, _ = run("tag", "--address", grpc_server.address, "--threshold", "2", "text")
+    assert code == 1 and "INVALID_ARGUMENT" in capsys.readouterr().err
+
+
+def test_usage_error_exits_two():
+    with pytest.raises(SystemExit) as excinfo:
+        run("tag")
+    assert excinfo.value.code == 2
+
+
+def test_console_script_is_installed(grpc_server):
+    script = Path(sys.executable).parent / "tagger"
+    result = subprocess.run(
+        [str(script), "model", "--address", grpc_server.address], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0 and "version" in result.stdout

@@ -1,0 +1,174 @@
+"""Training: data checks with file:line reasons, the card, atomic writes, custom labels, rollback, evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from service.artifact import card_path, sha256_bytes
+from tests.conftest import write_corpus
+from tests.corpus import rows
+from training import __main__ as training_main
+from training import evaluate
+from training.card import previous_path, write_model
+from training.data import DataError, read_examples
+from training.rollback import rollback
+
+CARD_KEYS = {
+    "version",
+    "created",
+    "data",
+    "python",
+    "sklearn_version",
+    "labels",
+    "settings",
+    "thresholds",
+    "metrics",
+    "artifact",
+}
+
+
+def train(tmp_path: Path, data: list[tuple[str, tuple[str, ...]]] | None = None, name: str = "m") -> Path:
+    model = tmp_path / name / "tagger.joblib"
+    model.parent.mkdir(exist_ok=True)
+    assert (
+        training_main.main(
+            ["--data", str(write_corpus(model.parent / "data.jsonl", data)), "--model", str(model), "--jobs", "1"]
+        )
+        == 0
+    )
+    return model
+
+
+def test_train_writes_model_and_card_with_every_key(bundle_path):
+    card = json.loads(card_path(bundle_path).read_text())
+    assert set(card) >= CARD_KEYS
+    assert card["artifact"] == {"file": "tagger.joblib", "sha256": sha256_bytes(bundle_path.read_bytes())}
+    assert set(card["thresholds"]) == set(card["labels"]) == {"defence", "economic", "political"}
+    assert card["metrics"]["test"] is None
+    assert {"per_label", "micro_f1", "macro_f1", "hamming_loss", "calibration"} <= set(card["metrics"]["cv"])
+    assert card["settings"]["chosen"] and len(card["settings"]["scores"]) == 48
+    assert card["data"]["positives"]["defence"] >= 10
+
+
+def test_training_twice_gives_the_same_version(tmp_path, bundle_path):
+    again = train(tmp_path)
+    assert (
+        json.loads(card_path(again).read_text())["version"] == json.loads(card_path(bundle_path).read_text())["version"]
+    )
+
+
+def test_bad_line_is_refused_with_its_number_and_nothing_is_written(tmp_path, capsys, bundle_path):
+    model = tmp_path / "existing.joblib"
+    model.write_bytes(bundle_path.read_bytes())
+    before = model.read_bytes()
+    bad = tmp_path / "bad.jsonl"
+    lines = [json.dumps({"text": t, "labels": list(ls)}) for t, ls in rows()]
+    lines[2] = '{"text": "broken", "labels": ['
+    bad.write_text("\n".join(lines))
+    assert training_main.main(["--data", str(bad), "--model", str(model)]) == 1
+    assert f"{bad}:3: invalid JSON" in capsys.readouterr().err
+    assert model.read_bytes() == before and not card_path(model).exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ('{"labels": []}\n', ":1: `text` is missing or empty"),
+        ('\n\n{"text": "  ", "labels": []}\n', ":3: `text` is missing or empty"),
+        ('{"text": "a", "labels": "defence"}\n', ":1: `labels` must be a list"),
+        ('{"text": "a", "labels": [1]}\n', ":1: `labels` must be a list"),
+        ('["a"]\n', ":1: expected a JSON object"),
+        ('{"text": "a", "labels": []}\n\n{"text": "a", "labels": ["x"]}\n', ":3: duplicate text, first seen at"),
+    ],
+)
+def test_format_checks_name_the_line(tmp_path, content, reason):
+    path = tmp_path / "data.jsonl"
+    path.write_text(content)
+    with pytest.raises(DataError, match=reason.replace("[", r"\[")):
+        read_examples([path])
+
+
+def test_csv_is_read_with_the_header_as_line_one(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_text('text,labels\n"Troops, tanks",defence|political\nMarkets rose,economic\n,\n')
+    with pytest.raises(DataError, match=r"data.csv:4: `text` is missing"):
+        read_examples([path])
+    path.write_text('text,labels\n"Troops, tanks",defence|political\nMarkets rose,\n')
+    examples = read_examples([path])
+    assert [sorted(e.labels) for e in examples] == [["defence", "political"], []]
+
+
+def test_same_text_in_two_files_names_both_lines(tmp_path):
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"text": "same", "labels": []}\n')
+    second.write_text('{"text": "other", "labels": []}\n{"text": "same", "labels": []}\n')
+    with pytest.raises(DataError, match=rf"{second}:2: duplicate text, first seen at {first}:1"):
+        read_examples([first, second])
+
+
+def test_label_with_too_few_positives_refuses_the_run(tmp_path, capsys):
+    data = [*rows(), ("A lone sports paragraph about a cup final.", ("sport",))]
+    path = write_corpus(tmp_path / "data.jsonl", data)
+    assert training_main.main(["--data", str(path), "--model", str(tmp_path / "m.joblib")]) == 1
+    assert "sport (1)" in capsys.readouterr().err
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_labels_come_from_the_data(tmp_path):
+    renamed = {"defence": "sport", "economic": "culture"}
+    data = [(t, tuple(renamed[x] for x in ls if x in renamed)) for t, ls in rows()]
+    card = json.loads(card_path(train(tmp_path, data)).read_text())
+    assert card["labels"] == ["culture", "sport"]
+
+
+def test_interrupted_write_leaves_the_previous_model_untouched(tmp_path, bundle_path, monkeypatch):
+    model = tmp_path / "tagger.joblib"
+    model.write_bytes(bundle_path.read_bytes())
+    card_path(model).write_text(card_path(bundle_path).read_text())
+    before = (model.read_bytes(), card_path(model).read_bytes())
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.card.keep_previous", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_model(model, {"pipeline": None, "labels": [], "thresholds": {}}, {"version": "x"})
+    assert (model.read_bytes(), card_path(model).read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tagger.joblib", "tagger.json"]
+
+
+def test_rollback_swaps_with_the_previous_model(tmp_path):
+    model = train(tmp_path)
+    first = json.loads(card_path(model).read_text())["version"]
+    data = [*rows(), ("An extra paragraph about the navy's new frigates.", ("defence",))]
+    write_corpus(model.parent / "data.jsonl", data)
+    assert training_main.main(["--data", str(model.parent / "data.jsonl"), "--model", str(model), "--jobs", "1"]) == 0
+    second = json.loads(card_path(model).read_text())["version"]
+    assert second != first and previous_path(model).exists()
+    rollback(model)
+    assert json.loads(card_path(model).read_text())["version"] == first
+    assert sha256_bytes(model.read_bytes()) == json.loads(card_path(model).read_text())["artifact"]["sha256"]
+    rollback(model)
+    assert json.loads(card_path(model).read_text())["version"] == second
+
+
+def test_evaluate_prints_one_json_object_for_partial_labels(tmp_path, bundle_path, capsys):
+    path = tmp_path / "partial.jsonl"
+    items = [
+        {"text": t, "labels": list(ls)[:1], "orig_label": f"desk{i % 2} (x/{i})"} for i, (t, ls) in enumerate(rows())
+    ]
+    path.write_text("\n".join(json.dumps(i) for i in items))
+    assert evaluate.main(["--data", str(path), "--model", str(bundle_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["kind"] == "partial" and "defence" in report["recall"]
+    assert {"all", "desk0", "desk1"} == set(report["false_positive_rate"])
+
+
+def test_evaluate_full_labels_reports_f1(tmp_path, bundle_path, capsys):
+    path = write_corpus(tmp_path / "full.jsonl")
+    assert evaluate.main(["--data", str(path), "--model", str(bundle_path)]) == 0
+    out = capsys.readouterr().out
+    assert "micro F1" in out and "defence" in out
