@@ -110,4 +110,5 @@ def now_rfc3339() -> str:
 def _temporary(target: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(name, 0o644)  # mkstemp makes 0600; a model is read by the server's user, often not the trainer's
     return Path(name)
