@@ -40,9 +40,13 @@ class Model:
     scorer: Scorer
     fast: bool
 
+    def scores(self, texts: Sequence[str]) -> list[list[float]]:
+        """Per text, per label probabilities in the model's label order."""
+        return self.scorer.scores(texts)
+
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Per-label probabilities, shape (len(texts), len(labels)), in the model's label order."""
-        return self.scorer.predict_proba(texts)
+        """The same as an array of shape (len(texts), len(labels)), like Pipeline.predict_proba."""
+        return np.array(self.scorer.scores(texts), dtype=np.float64).reshape(len(texts), len(self.labels))
 
     def evidence(self, text: str, k: int) -> Evidence:
         """Per label, the k terms of `text` that push its score up most, strongest first."""

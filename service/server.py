@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import signal
 
@@ -17,6 +18,7 @@ from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.model import load_model
 from service.rollout import ModelSlot
+from service.scoring import ScoringPool
 from service.servicer import TaggerServicer
 
 _LOGGER = logging.getLogger(__name__)
@@ -24,11 +26,14 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TaggerService"].full_name
 
 
 def create_server(
-    settings: Settings, models: ModelSlot, health_servicer: health.aio.HealthServicer
+    settings: Settings,
+    models: ModelSlot,
+    health_servicer: health.aio.HealthServicer,
+    pool: ScoringPool | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Build the server with every servicer registered and bind settings.address; returns (server, port)."""
     server = grpc.aio.server(options=_channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent)
-    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings), server)
+    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
@@ -58,24 +63,33 @@ class RunningServer:
     health: health.aio.HealthServicer
     reload: asyncio.Event
     watcher: asyncio.Task[None]
+    pool: ScoringPool | None
 
     async def stop(self, grace: float | None) -> None:
         """Drain: NOT_SERVING first, then refuse new calls and let calls in flight finish within `grace`."""
         self.watcher.cancel()
         await set_serving(self.health, False)
         await self.server.stop(grace)
+        if self.pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)
 
 
 async def start(settings: Settings) -> RunningServer:
     """Load and verify the model, bind, start, mark SERVING and start watching for new models."""
     models = ModelSlot(load_model(settings.model_path, settings.model_key), settings.model_key)
+    pool = ScoringPool(settings.workers, settings.model_path, settings.model_key) if settings.workers > 1 else None
     health_servicer = health.aio.HealthServicer()
-    server, port = create_server(settings, models, health_servicer)
+    server, port = create_server(settings, models, health_servicer, pool)
+    # Long-lived objects (the model, gRPC's own) leave the collector's view: a full collection would otherwise
+    # walk every vocabulary string on the hot path.
+    gc.freeze()
     await server.start()
     await set_serving(health_servicer, True)
+    if pool is not None:  # after SERVING: until the workers have loaded the model, batches are scored inline
+        await asyncio.get_running_loop().run_in_executor(None, pool.start)
     reload = asyncio.Event()
     watcher = asyncio.create_task(_watch(models, settings.reload_seconds, reload))
-    return RunningServer(server, port, models, health_servicer, reload, watcher)
+    return RunningServer(server, port, models, health_servicer, reload, watcher, pool)
 
 
 async def serve(settings: Settings) -> None:

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.rollout import ModelSlot
-from service.scoring import DeadlineExceeded, tag_batch
+from service.scoring import DeadlineExceeded, ScoringPool, tag_batch
 from service.tagging import Options, Tags, document_tags
 from service.validation import InvalidRequest, check_batch, check_document
 
@@ -25,12 +25,16 @@ STATUS_CODES: dict[type[Exception], grpc.StatusCode] = {
 }
 
 
+_DEFAULT_OPTIONS = Options()
+
+
 class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
     """The tagger.v1.TaggerService RPCs."""
 
-    def __init__(self, models: ModelSlot, settings: Settings) -> None:
+    def __init__(self, models: ModelSlot, settings: Settings, pool: ScoringPool | None = None) -> None:
         self._models = models
         self._settings = settings
+        self._pool = pool
 
     async def TagParagraphs(
         self, request: pb.TagParagraphsRequest, context: grpc.aio.ServicerContext
@@ -40,7 +44,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         try:
             options = _options(request.options if request.HasField("options") else None)
             check_batch(texts, options, self._settings)
-            tags = await tag_batch(model, texts, options, _deadline(context))
+            tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
         except tuple(STATUS_CODES) as error:
             await _abort(context, error)
         ids = [paragraph.id or str(i) for i, paragraph in enumerate(request.paragraphs)]
@@ -71,7 +75,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         try:
             options = _options(request.options if request.HasField("options") else None)
             paragraphs = check_document(request.text, options, self._settings)
-            tags = await tag_batch(model, paragraphs, options, _deadline(context))
+            tags = await tag_batch(model, paragraphs, options, _deadline(context), self._pool)
         except tuple(STATUS_CODES) as error:
             await _abort(context, error)
         document = document_tags(model, tags)
@@ -102,7 +106,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
 
 def _options(options: pb.TagOptions | None) -> Options:
     if options is None:
-        return Options()
+        return _DEFAULT_OPTIONS
     threshold = options.threshold if options.HasField("threshold") else None
     return Options(threshold=threshold, top_k=options.top_k, explain_terms=options.explain_terms)
 
@@ -117,16 +121,13 @@ def _results(ids: Sequence[str], tags: Sequence[Tags]) -> list[pb.ParagraphTags]
 
 
 def _scores(tags: Tags) -> list[pb.LabelScore]:
-    return [
-        pb.LabelScore(
-            label=s.label,
-            score=s.score,
-            threshold=s.threshold,
-            assigned=s.assigned,
-            evidence=[pb.TermWeight(term=term, weight=weight) for term, weight in s.evidence],
-        )
-        for s in tags.scores
+    scores = [
+        pb.LabelScore(label=s.label, score=s.score, threshold=s.threshold, assigned=s.assigned) for s in tags.scores
     ]
+    for message, s in zip(scores, tags.scores, strict=True):
+        if s.evidence:
+            message.evidence.extend(pb.TermWeight(term=term, weight=weight) for term, weight in s.evidence)
+    return scores
 
 
 def _status(error: Exception) -> status_pb2.Status:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-
-import numpy as np
+from typing import NamedTuple
 
 from service.model import Model
 from service.scorer import Evidence
@@ -20,8 +19,7 @@ class Options:
     explain_terms: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
-class LabelScore:
+class LabelScore(NamedTuple):
     """One label's score, the threshold that applied, whether it was assigned, and its evidence."""
 
     label: str
@@ -31,8 +29,7 @@ class LabelScore:
     evidence: tuple[tuple[str, float], ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class Tags:
+class Tags(NamedTuple):
     """The tagging of one text: assigned labels (highest score first) and every label's score (model order)."""
 
     labels: tuple[str, ...]
@@ -41,7 +38,7 @@ class Tags:
 
 def tag_texts(model: Model, texts: Sequence[str], options: Options) -> list[Tags]:
     """Score `texts` with `model` and apply `options` to each."""
-    probabilities = model.predict_proba(texts)
+    probabilities = model.scores(texts)
     return [
         decide(
             model,
@@ -53,23 +50,18 @@ def tag_texts(model: Model, texts: Sequence[str], options: Options) -> list[Tags
     ]
 
 
-def decide(model: Model, scores: np.ndarray, options: Options, evidence: Evidence | None = None) -> Tags:
+def decide(model: Model, scores: Sequence[float], options: Options, evidence: Evidence | None = None) -> Tags:
     """Assign labels whose score reaches their threshold, highest first (ties in model order), within top_k."""
-    thresholds = [options.threshold if options.threshold is not None else t for t in model.thresholds]
-    ranked = sorted(range(len(model.labels)), key=lambda i: -scores[i])
-    passing = [i for i in ranked if scores[i] >= thresholds[i]]
-    chosen = set(passing[: options.top_k] if options.top_k else passing)
+    thresholds = model.thresholds if options.threshold is None else (options.threshold,) * len(model.labels)
+    ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
+    chosen = [i for i in ranked if scores[i] >= thresholds[i]]
+    if options.top_k:
+        chosen = chosen[: options.top_k]
     label_scores = tuple(
-        LabelScore(
-            label,
-            float(scores[i]),
-            float(thresholds[i]),
-            i in chosen,
-            tuple(evidence[i]) if evidence else (),
-        )
+        LabelScore(label, scores[i], thresholds[i], i in chosen, tuple(evidence[i]) if evidence else ())
         for i, label in enumerate(model.labels)
     )
-    return Tags(tuple(model.labels[i] for i in ranked if i in chosen), label_scores)
+    return Tags(tuple(model.labels[i] for i in chosen), label_scores)
 
 
 def document_tags(model: Model, paragraphs: Sequence[Tags]) -> Tags:
@@ -79,6 +71,6 @@ def document_tags(model: Model, paragraphs: Sequence[Tags]) -> Tags:
     scores = []
     for i, label in enumerate(model.labels):
         best = max((tags.scores[i] for tags in paragraphs), key=lambda s: s.score)
-        scores.append(dataclasses.replace(best, label=label, assigned=label in assigned))
+        scores.append(best._replace(label=label, assigned=label in assigned))
     ranked = sorted(range(len(model.labels)), key=lambda i: -scores[i].score)
     return Tags(tuple(model.labels[i] for i in ranked if model.labels[i] in assigned), tuple(scores))

@@ -42,12 +42,11 @@ def corpus_pipeline():
     labels = sorted({label for e in examples for label in e.labels})
     texts = [e.text for e in examples]
     pipeline = build_pipeline(ngram_max=2, min_df=1).fit(texts, label_matrix(examples, labels))
-    return pipeline, texts
+    return pipeline, texts, FastScorer(pipeline)
 
 
 def test_fast_scorer_equals_sklearn_on_the_corpus_one_by_one_and_in_batches(corpus_pipeline):
-    pipeline, texts = corpus_pipeline
-    fast = FastScorer(pipeline)
+    pipeline, texts, fast = corpus_pipeline
     expected = pipeline.predict_proba(texts)
     batched = np.vstack([fast.predict_proba(texts[i : i + 64]) for i in range(0, len(texts), 64)])
     single = np.vstack([fast.predict_proba([t]) for t in texts[:300]])
@@ -57,22 +56,38 @@ def test_fast_scorer_equals_sklearn_on_the_corpus_one_by_one_and_in_batches(corp
 
 @pytest.mark.parametrize("text", ODD_TEXTS)
 def test_fast_scorer_equals_sklearn_on_odd_text(corpus_pipeline, text):
-    pipeline, _ = corpus_pipeline
-    assert np.abs(FastScorer(pipeline).predict_proba([text]) - pipeline.predict_proba([text])).max() < 1e-9
+    pipeline, _, fast = corpus_pipeline
+    assert np.abs(fast.predict_proba([text]) - pipeline.predict_proba([text])).max() < 1e-9
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(max_size=300), min_size=1, max_size=5))
 def test_fast_scorer_equals_sklearn_on_arbitrary_unicode(corpus_pipeline, texts):
-    pipeline, _ = corpus_pipeline
-    assert np.abs(FastScorer(pipeline).predict_proba(texts) - pipeline.predict_proba(texts)).max() < 1e-9
+    pipeline, _, fast = corpus_pipeline
+    assert np.abs(fast.predict_proba(texts) - pipeline.predict_proba(texts)).max() < 1e-9
+
+
+NEWS_ALPHABET = st.sampled_from(
+    [*"aZ09_ .,;:'\"-()!?$%&\t\n", *"\u2019\u201c\u2014\u00a3\u20ac\u00a0", "é", "İ", "\u212a", "½", "ǅ"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=NEWS_ALPHABET, max_size=200), min_size=1, max_size=3))
+def test_fast_tokens_equal_sklearn_on_news_like_text(corpus_pipeline, texts):
+    pipeline, _, fast = corpus_pipeline
+    analyzer = pipeline.named_steps["tfidf"].build_analyzer()
+    assert [fast._grams(t) for t in texts] == [analyzer(t) for t in texts]
+    assert np.abs(fast.predict_proba(texts) - pipeline.predict_proba(texts)).max() < 1e-9
 
 
 def test_evidence_is_the_same_from_both_scorers(corpus_pipeline):
-    pipeline, texts = corpus_pipeline
+    pipeline, texts, fast = corpus_pipeline
+    slow = SklearnScorer(pipeline)
     for text in texts[:50]:
-        fast, slow = FastScorer(pipeline).evidence(text, 5), SklearnScorer(pipeline).evidence(text, 5)
-        assert [[t for t, _ in label] for label in fast] == [[t for t, _ in label] for label in slow]
+        ours, theirs = fast.evidence(text, 5), slow.evidence(text, 5)
+        assert [[t for t, _ in label] for label in ours] == [[t for t, _ in label] for label in theirs]
+        assert np.allclose([w for label in ours for _, w in label], [w for label in theirs for _, w in label])
 
 
 def test_unusual_pipeline_falls_back_to_sklearn_and_says_so(tmp_path, bundle_path, caplog):

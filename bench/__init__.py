@@ -1,0 +1,1 @@
+"""Benchmarks: in-process scoring, served load against a bare echo server, the MLServer peer, and the soak."""

@@ -1,0 +1,185 @@
+"""`make bench`: in-process scoring, then served load on loopback against a bare echo server (the ceiling).
+
+One run, bounded in calls and seconds; prints a table and writes bench-results/bench.json."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bench import load
+from bench.inprocess import compare
+from bench.process import ServerProcess, python_module, start
+from service.artifact import load_bundle
+from service.gen import tagger_service_pb2 as pb
+from service.model import load_model
+from training.data import SHIPPED_TEST, read_examples
+
+METHOD = "/tagger.v1.TaggerService/TagParagraphs"
+STREAM = "/tagger.v1.TaggerService/StreamTagParagraphs"
+
+
+class Scenario(NamedTuple):
+    """One load shape: calls of `per_call` paragraphs, `in_flight` at a time, at most `calls` of them."""
+
+    name: str
+    method: str
+    in_flight: int
+    calls: int
+    per_call: int
+
+
+SCENARIOS = (
+    Scenario("single, 1 in flight", METHOD, 1, 3000, 1),
+    Scenario("single, 8 in flight", METHOD, 8, 12000, 1),
+    Scenario("single, 32 in flight", METHOD, 32, 12000, 1),
+    Scenario("batch of 64, 8 in flight", METHOD, 8, 600, 64),
+    Scenario("stream, window 8", STREAM, 8, 12000, 1),
+)
+SECONDS = 3.0
+
+
+def payloads(texts: list[str], per_call: int, method: str) -> list[bytes]:
+    """Serialised requests: TagParagraphs with `per_call` paragraphs, or one stream message per paragraph."""
+    if method == STREAM:
+        return [pb.StreamTagParagraphsRequest(paragraph=pb.Paragraph(text=t)).SerializeToString() for t in texts]
+    chunks = [texts[i : i + per_call] for i in range(0, len(texts) - per_call + 1, per_call)]
+    return [pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=t) for t in c]).SerializeToString() for c in chunks]
+
+
+def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connections: int) -> dict[str, Any]:
+    """One load run against `server`, with the server's CPU time per call."""
+    cpu = server.cpu_seconds()
+    if scenario.method == STREAM:
+        run = load.stream(
+            server.address,
+            scenario.method,
+            data,
+            window=scenario.in_flight,
+            connections=connections,
+            max_messages=scenario.calls,
+            max_seconds=SECONDS,
+        )
+    else:
+        run = load.unary(
+            server.address,
+            scenario.method,
+            data,
+            in_flight=scenario.in_flight,
+            connections=connections,
+            max_calls=scenario.calls,
+            max_seconds=SECONDS,
+            items_per_call=scenario.per_call,
+        )
+    result = asyncio.run(run)
+    summary = result.summary()
+    summary["server_cpu_ms_per_call"] = round((server.cpu_seconds() - cpu) * 1000 / max(result.calls, 1), 3)
+    return summary
+
+
+def served(model_path: Path, texts: list[str], workers: int | None) -> dict[str, Any]:
+    """Every scenario over 1 and 4 connections, echo first, then the tagger; plus start-up time and memory."""
+    env = {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(model_path)}
+    if workers:
+        env["TAGGER_WORKERS"] = str(workers)
+    echo = start(python_module("bench.echo"), health=False)
+    tagger = start(python_module("service"), env)
+    time.sleep(1.0)  # let worker processes finish loading before measuring
+    rows = []
+    try:
+        for connections in (1, 4):
+            for scenario in SCENARIOS:
+                data = payloads(texts, scenario.per_call, scenario.method)
+                ceiling = measure(echo, scenario, data, connections)
+                ours = measure(tagger, scenario, data, connections)
+                rows.append(
+                    {
+                        "scenario": scenario.name,
+                        "connections": connections,
+                        "echo": ceiling,
+                        "tagger": ours,
+                        "x_echo_calls": round(ours["calls_per_s"] / ceiling["calls_per_s"], 3),
+                        "x_echo_p99": round(ours["p99_ms"] / ceiling["p99_ms"], 3),
+                    }
+                )
+        memory = tagger.memory()
+    finally:
+        exit_status = tagger.stop()
+        echo.stop()
+    restart = start(python_module("service"), env)
+    restart.stop()
+    return {
+        "rows": rows,
+        "seconds_to_serving": round(restart.seconds_to_ready, 3),
+        "first_start_seconds_to_serving": round(tagger.seconds_to_ready, 3),
+        "memory": memory,
+        "exit_status_after_sigterm": exit_status,
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The human table."""
+    for batch, figures in report.get("in_process", {}).items():
+        if batch.startswith("batch"):
+            print(
+                f"in process, {batch}: scikit-learn {figures['sklearn_ms_per_paragraph']:.4f} ms/paragraph, "
+                f"fast {figures['fast_ms_per_paragraph']:.4f} ms/paragraph, {figures['speedup']}x"
+            )
+    if "in_process" in report:
+        print(f"equality: {report['in_process']['equality']}")
+    print(
+        f"\n{'scenario':<26}{'conns':>5} {'echo c/s':>9} {'tagger c/s':>10} {'x echo':>7} {'para/s':>9} "
+        f"{'p50':>7} {'p90':>7} {'p99':>7} {'echo p99':>8} {'x p99':>6} {'cpu/call':>8}"
+    )
+    for row in report["served"]["rows"]:
+        t, e = row["tagger"], row["echo"]
+        print(
+            f"{row['scenario']:<26}{row['connections']:>5} {e['calls_per_s']:>9.0f} {t['calls_per_s']:>10.0f} "
+            f"{row['x_echo_calls']:>7.2f} {t['items_per_s']:>9.0f} {t['p50_ms']:>7.2f} {t['p90_ms']:>7.2f} "
+            f"{t['p99_ms']:>7.2f} {e['p99_ms']:>8.2f} {row['x_echo_p99']:>6.2f} {t['server_cpu_ms_per_call']:>8.3f}"
+            + (f"  errors {t['errors']}" if t["errors"] else "")
+        )
+    s = report["served"]
+    print(
+        f"\nstart to SERVING: {s['seconds_to_serving']} s (first start {s['first_start_seconds_to_serving']} s); "
+        f"exit status after SIGTERM: {s['exit_status_after_sigterm']}"
+    )
+    for row in s["memory"]:
+        print(f"  pid {row['pid']}: RSS {row['rss_mib']} MiB, PSS {row['pss_mib']} MiB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write bench-results/bench.json."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"))
+    parser.add_argument("--workers", type=int, help="TAGGER_WORKERS for the served runs (default: the server's)")
+    parser.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
+    parser.add_argument("--skip-in-process", action="store_true")
+    args = parser.parse_args(argv)
+    texts = [e.text for e in read_examples([SHIPPED_TEST])]
+    report: dict[str, Any] = {
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": len(__import__("os").sched_getaffinity(0)),
+            "processor": platform.processor() or platform.machine(),
+        }
+    }
+    if not args.skip_in_process:
+        _, bundle = load_bundle(args.model)
+        report["in_process"] = compare(load_model(args.model), bundle["pipeline"], texts)
+    report["served"] = served(args.model, texts, args.workers)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print_report(report)
+    print(f"\nwritten to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
