@@ -13,9 +13,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from service.calls import CallRecorder
 from service.config import Settings
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
+from service.metrics import Metrics, serve_metrics
 from service.model import load_model
 from service.rollout import ModelSlot
 from service.scoring import ScoringPool
@@ -30,10 +32,11 @@ def create_server(
     models: ModelSlot,
     health_servicer: health.aio.HealthServicer,
     pool: ScoringPool | None = None,
+    calls: CallRecorder | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Build the server with every servicer registered and bind settings.address; returns (server, port)."""
     server = grpc.aio.server(options=_channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent)
-    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool), server)
+    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool, calls), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection.enable_server_reflection(names, server)
@@ -64,14 +67,24 @@ class RunningServer:
     reload: asyncio.Event
     watcher: asyncio.Task[None]
     pool: ScoringPool | None
+    metrics_endpoint: asyncio.Server | None
 
     async def stop(self, grace: float | None) -> None:
         """Drain: NOT_SERVING first, then refuse new calls and let calls in flight finish within `grace`."""
         self.watcher.cancel()
         await set_serving(self.health, False)
         await self.server.stop(grace)
+        if self.metrics_endpoint is not None:
+            self.metrics_endpoint.close()
         if self.pool is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port of the /metrics endpoint, when there is one."""
+        if self.metrics_endpoint is None:
+            return None
+        return int(self.metrics_endpoint.sockets[0].getsockname()[1])
 
 
 async def start(settings: Settings) -> RunningServer:
@@ -79,17 +92,22 @@ async def start(settings: Settings) -> RunningServer:
     models = ModelSlot(load_model(settings.model_path, settings.model_key), settings.model_key)
     pool = ScoringPool(settings.workers, settings.model_path, settings.model_key) if settings.workers > 1 else None
     health_servicer = health.aio.HealthServicer()
-    server, port = create_server(settings, models, health_servicer, pool)
+    metrics, endpoint = Metrics() if settings.metrics_address else None, None
+    server, port = create_server(settings, models, health_servicer, pool, CallRecorder(metrics))
     # Long-lived objects (the model, gRPC's own) leave the collector's view: a full collection would otherwise
     # walk every vocabulary string on the hot path.
     gc.freeze()
     await server.start()
+    if metrics is not None:
+        endpoint = await serve_metrics(
+            settings.metrics_address, lambda: metrics.render(models.current.version, models.reloads)
+        )
     await set_serving(health_servicer, True)
     if pool is not None:  # after SERVING: until the workers have loaded the model, batches are scored inline
         await asyncio.get_running_loop().run_in_executor(None, pool.start)
     reload = asyncio.Event()
     watcher = asyncio.create_task(_watch(models, settings.reload_seconds, reload))
-    return RunningServer(server, port, models, health_servicer, reload, watcher, pool)
+    return RunningServer(server, port, models, health_servicer, reload, watcher, pool, endpoint)
 
 
 async def serve(settings: Settings) -> None:
@@ -110,6 +128,10 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, running.reload.set)
+    if running.metrics_port is not None:
+        _LOGGER.info(
+            "metrics on http://%s:%d/metrics", settings.metrics_address.rsplit(":", 1)[0], running.metrics_port
+        )
     await stop.wait()
     _LOGGER.info("stopping: NOT_SERVING, draining calls for up to %.1f s", settings.grace_seconds)
     await running.stop(settings.grace_seconds)

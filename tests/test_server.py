@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -12,12 +14,13 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
 
-from service.artifact import card_path
+from service.artifact import card_path, sha256_bytes
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.server import SERVICE_NAME, set_serving
 from tests.conftest import start_server, write_corpus
 from tests.corpus import rows
+from tests.test_model import _WritesAFile
 from training import __main__ as training_main
 
 
@@ -114,3 +117,64 @@ def test_deadline_exceeded_on_a_batch_that_cannot_finish_in_time(grpc_server, st
         stub.TagParagraphs(batch, timeout=0.005)
     assert excinfo.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert health_status(grpc_server.address) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_metrics_endpoint_counts_calls_and_shows_the_model(bundle_path):
+    server = start_server(bundle_path, metrics_address="127.0.0.1:0")
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            stub.TagParagraphs(pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=rows()[0][0])]))
+            with pytest.raises(grpc.RpcError):
+                stub.TagParagraphs(pb.TagParagraphsRequest())
+        url = f"http://127.0.0.1:{server.running.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        assert 'tagger_calls_total{rpc="TagParagraphs",code="OK"} 1' in text
+        assert 'tagger_calls_total{rpc="TagParagraphs",code="INVALID_ARGUMENT"} 1' in text
+        assert 'tagger_call_duration_seconds_count{rpc="TagParagraphs"} 2' in text
+        assert "tagger_paragraphs_scored_total 1" in text and 'tagger_labels_assigned_total{label="defence"} 1' in text
+        assert f'tagger_model_info{{version="{server.models.current.version}"}} 1' in text
+        assert 'tagger_model_reloads_total{outcome="refused"} 0' in text
+    finally:
+        server.stop()
+
+
+def test_malicious_model_is_refused_at_reload_and_never_runs(tmp_path, bundle_path):
+    model = copy_model(bundle_path, tmp_path)
+    server = start_server(model, model_key="", reload_seconds=0.1)
+    marker = tmp_path / "pwned"
+    try:
+        payload = pickle.dumps(_WritesAFile(marker))
+        card = json.loads(card_path(model).read_text())
+        card["artifact"]["sha256"] = sha256_bytes(payload)
+        card["sklearn_version"] = "0.0.0"
+        model.write_bytes(payload)
+        card_path(model).write_text(json.dumps(card))
+        assert wait_for(lambda: server.models.reloads["refused"] == 1)
+        assert not marker.exists()
+        assert current_version(server.address) == server.models.current.version
+    finally:
+        server.stop()
+
+
+def test_worker_processes_score_large_batches_like_the_main_process(tmp_path, bundle_path, grpc_server):
+    model = copy_model(bundle_path, tmp_path)
+    server = start_server(model, workers=2, reload_seconds=0.1)
+    batch = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=f"{t} {i}") for i, (t, _) in enumerate(rows() * 3)])
+    try:
+        assert server.running.pool is not None and wait_for(lambda: server.running.pool.ready, 60)
+        with grpc.insecure_channel(server.address) as ours, grpc.insecure_channel(grpc_server.address) as inline:
+            pooled = pb_grpc.TaggerServiceStub(ours).TagParagraphs(batch)
+            expected = pb_grpc.TaggerServiceStub(inline).TagParagraphs(batch)
+            assert pooled == expected
+            data = write_corpus(
+                tmp_path / "more.jsonl", [*rows(), ("The navy commissioned two new frigates.", ("defence",))]
+            )
+            assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1"]) == 0
+            new = json.loads(card_path(model).read_text())["version"]
+            assert wait_for(lambda: current_version(server.address) == new)
+            after = pb_grpc.TaggerServiceStub(ours).TagParagraphs(batch)
+            assert after.model_version == new and after.results != expected.results
+    finally:
+        server.stop()

@@ -1,0 +1,55 @@
+"""Accounting for finished calls: a log line for each failure (every call at DEBUG), and the metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from service.metrics import Metrics
+from service.tagging import Tags
+
+_LOGGER = logging.getLogger("service.calls")
+
+
+class Call(NamedTuple):
+    """One call being accounted for: its RPC, when it began (time.perf_counter()), its size and model version."""
+
+    rpc: str
+    started: float
+    paragraphs: int
+    version: str
+
+
+class CallRecorder:
+    """Records each call's RPC, status, duration, paragraph count and model version; never the text."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+
+    def finished(self, call: Call, code: str, tags: Sequence[Tags] = (), detail: str = "") -> None:
+        """Count `call`, which ended with the gRPC status `code`."""
+        rpc, started, paragraphs, version = call
+        seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe(rpc, code, seconds, paragraphs, (label for t in tags for label in t.labels))
+        level = logging.DEBUG if code == "OK" else logging.WARNING
+        if _LOGGER.isEnabledFor(level):
+            fields = {
+                "rpc": rpc,
+                "code": code,
+                "duration_ms": round(seconds * 1000, 3),
+                "paragraphs": paragraphs,
+                "model_version": version,
+            }
+            _LOGGER.log(
+                level,
+                "%s %s %.1f ms %d paragraph(s) %s",
+                rpc,
+                code,
+                seconds * 1000,
+                paragraphs,
+                detail or version,
+                extra=fields,
+            )
