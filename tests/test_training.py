@@ -51,6 +51,7 @@ def test_train_writes_model_and_card_with_every_key(bundle_path):
     assert {"per_label", "micro_f1", "macro_f1", "hamming_loss", "calibration"} <= set(card["metrics"]["cv"])
     assert card["settings"]["chosen"] and len(card["settings"]["scores"]) == 48
     assert card["data"]["positives"]["defence"] >= 10
+    assert bundle_path.with_suffix(".pr.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_training_twice_gives_the_same_version(tmp_path, bundle_path):

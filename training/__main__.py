@@ -24,6 +24,7 @@ from training.data import (
 )
 from training.metrics import evaluate
 from training.pipeline import build_pipeline
+from training.report import write_pr_curves
 from training.search import CLASSIFIER_GRID, FOLDS, SELECTION, VECTORIZER_GRID, search, tune_thresholds
 
 
@@ -98,7 +99,11 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
     }
     _stage(started, f"writing {model_path} and its card")
     bundle = {"pipeline": pipeline, "labels": labels, "thresholds": card["thresholds"]}
-    return write_model(model_path, bundle, card, os.environ.get("TAGGER_MODEL_KEY", ""))
+    written = write_model(model_path, bundle, card, os.environ.get("TAGGER_MODEL_KEY", ""))
+    report = model_path.with_suffix(".pr.png")
+    if write_pr_curves(report, y, result.oof, labels, thresholds=thresholds, title=f"out-of-fold, {card['version']}"):
+        _stage(started, f"wrote the precision-recall report {report}")
+    return written
 
 
 def _stage(started: float, message: str) -> None:
