@@ -91,7 +91,7 @@ test: lint check-proto check-data
 ## Run 10,000 fuzzed calls against a real server
 .PHONY: fuzz
 fuzz: $(INSTALLED)
-	TAGGER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q -m slow tests/test_fuzz.py
+	TAGGER_FUZZ_EXAMPLES=10000 $(PY) -m pytest -q tests/test_fuzz.py
 
 ## Benchmark in process and served, against a bare grpcio echo server (writes bench-results/bench.json)
 .PHONY: bench

@@ -19,12 +19,24 @@ class Violation:
     description: str
 
 
+# Violations spelled out in an error: the message and the BadRequest detail travel in response headers, which
+# gRPC clients cap (8 KiB soft, 16 KiB hard by default), so a batch of 1,000 empty paragraphs names the first few.
+MAX_REPORTED = 20
+_MAX_IN_MESSAGE = 5
+
+
 class InvalidRequest(Exception):
-    """The request breaks one or more limits; `violations` names each field."""
+    """The request breaks one or more limits; `violations` names each field (the first MAX_REPORTED of them)."""
 
     def __init__(self, violations: Sequence[Violation]) -> None:
-        self.violations = tuple(violations)
-        super().__init__("; ".join(f"{v.field}: {v.description}" for v in self.violations))
+        more = len(violations) - MAX_REPORTED
+        self.violations = tuple(violations[:MAX_REPORTED]) + (
+            (Violation(violations[MAX_REPORTED].field, f"and {more} more violation(s)"),) if more > 0 else ()
+        )
+        message = "; ".join(f"{v.field}: {v.description}" for v in violations[:_MAX_IN_MESSAGE])
+        if len(violations) > _MAX_IN_MESSAGE:
+            message += f"; and {len(violations) - _MAX_IN_MESSAGE} more violation(s)"
+        super().__init__(message)
 
 
 def check_options(options: Options, settings: Settings, prefix: str = "options") -> list[Violation]:

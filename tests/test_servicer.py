@@ -164,3 +164,17 @@ def test_message_over_grpc_size_limit_is_resource_exhausted(grpc_server, stub):
 def test_status_map_covers_every_domain_error():
     assert set(STATUS_CODES) == {InvalidRequest, DeadlineExceeded}
     assert all(code not in (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL) for code in STATUS_CODES.values())
+
+
+def test_a_thousand_bad_paragraphs_fit_in_the_error_headers(stub):
+    with pytest.raises(grpc.RpcError) as excinfo:
+        stub.TagParagraphs(pb.TagParagraphsRequest(paragraphs=[pb.Paragraph()] * 1000))
+    assert excinfo.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "and 995 more" in excinfo.value.details()
+    violations = field_violations(excinfo.value)
+    assert len(violations) == 21 and violations[0] == "paragraphs[0].text"
+
+
+def test_a_document_with_an_absurd_character_reference_is_tagged(stub):
+    response = stub.TagDocument(pb.TagDocumentRequest(text="<p>army &#" + "1" * 5000 + ";</p>"))
+    assert len(response.paragraphs) == 1
