@@ -34,6 +34,7 @@ for line in sys.stdin:
         model_name="tagger",
         inputs=[d.ModelInferRequest.InferInputTensor(
             name="text", datatype="BYTES", shape=[len(texts)],
+            parameters={"content_type": d.InferParameter(string_param="str")},
             contents=d.InferTensorContents(bytes_contents=[t.encode() for t in texts]))],
         outputs=[d.ModelInferRequest.InferRequestedOutputTensor(name="predict_proba")])
     sys.stdout.write(request.SerializeToString().hex() + "\\n")

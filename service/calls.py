@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from service.metrics import Metrics
-from service.tagging import Tags
 
 _LOGGER = logging.getLogger("service.calls")
 
@@ -28,12 +27,12 @@ class CallRecorder:
     def __init__(self, metrics: Metrics | None = None) -> None:
         self.metrics = metrics
 
-    def finished(self, call: Call, code: str, tags: Sequence[Tags] = (), detail: str = "") -> None:
-        """Count `call`, which ended with the gRPC status `code`."""
+    def finished(self, call: Call, code: str, labels: Iterable[str] = (), detail: str = "") -> None:
+        """Count `call`, which ended with the gRPC status `code` and assigned `labels` (with repeats)."""
         rpc, started, paragraphs, version = call
         seconds = time.perf_counter() - started
         if self.metrics is not None:
-            self.metrics.observe(rpc, code, seconds, paragraphs, (label for t in tags for label in t.labels))
+            self.metrics.observe(rpc, code, seconds, paragraphs, labels)
         level = logging.DEBUG if code == "OK" else logging.WARNING
         if _LOGGER.isEnabledFor(level):
             fields = {

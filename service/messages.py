@@ -10,15 +10,9 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from service.gen import tagger_service_pb2 as pb
-from service.scoring import DeadlineExceeded
 from service.tagging import Options, Tags
 from service.validation import InvalidRequest
 
-# Every domain error and the status it becomes; tests check that the map is complete.
-STATUS_CODES: dict[type[Exception], grpc.StatusCode] = {
-    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
-    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
-}
 _DEFAULT_OPTIONS = Options()
 
 
@@ -46,9 +40,8 @@ def scores(tags: Tags) -> list[pb.LabelScore]:
     return messages
 
 
-def status(error: Exception) -> status_pb2.Status:
+def status(error: Exception, code: grpc.StatusCode) -> status_pb2.Status:
     """The google.rpc.Status of a domain error; an InvalidRequest carries a BadRequest naming each field."""
-    code = STATUS_CODES[type(error)]
     message = status_pb2.Status(code=code.value[0], message=str(error))
     if isinstance(error, InvalidRequest):
         violations = [
@@ -61,6 +54,6 @@ def status(error: Exception) -> status_pb2.Status:
     return message
 
 
-def grpc_status(error: Exception) -> grpc.Status:
+def grpc_status(error: Exception, code: grpc.StatusCode) -> grpc.Status:
     """The same as a grpc.Status whose trailing metadata carries the details."""
-    return rpc_status.to_status(status(error))
+    return rpc_status.to_status(status(error, code))

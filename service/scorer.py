@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.special import expit
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
@@ -67,7 +68,9 @@ class FastScorer:
         )
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
-        return [[_sigmoid(d) for d in self.decision(text)] for text in texts]
+        if len(texts) == 1:
+            return [[_sigmoid(d) for d in self.decision(texts[0])]]
+        return self._batch_scores(texts)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """As Pipeline.predict_proba: shape (len(texts), labels)."""
@@ -101,6 +104,34 @@ class FastScorer:
     def evidence(self, text: str, k: int) -> Evidence:
         ids, values = self.features(text)
         return top_terms(ids, values, self._coef, self._terms, k)
+
+    def _batch_scores(self, texts: Sequence[str]) -> list[list[float]]:
+        """features() for a whole batch at once: one lookup pass and a dozen array operations in all, rather
+        than a dozen per text."""
+        counts = [Counter(self._lookup_grams(text)) for text in texts]
+        grams = list(itertools.chain.from_iterable(counts))
+        ids = np.fromiter(map(self._index.get, grams, _ABSENT), dtype=np.intp, count=len(grams))
+        values = np.fromiter(
+            itertools.chain.from_iterable(c.values() for c in counts), dtype=np.float64, count=len(grams)
+        )
+        rows = np.repeat(np.arange(len(texts)), [len(c) for c in counts])
+        known = ids >= 0
+        ids, values, rows = ids[known], values[known], rows[known]
+        if self._binary:
+            values[:] = 1.0
+        elif self._sublinear:
+            np.log(values, out=values)
+            values += 1.0
+        values *= self._idf[ids]
+        if self._l2:
+            norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
+            values /= norms[rows]
+        weighted = values[:, np.newaxis] * self._coef[ids]
+        decision = np.column_stack(
+            [np.bincount(rows, weights=weighted[:, j], minlength=len(texts)) for j in range(weighted.shape[1])]
+        )
+        probabilities: list[list[float]] = expit(decision + self._intercept).tolist()
+        return probabilities
 
     def _tokens(self, text: str, keep_short: bool = False) -> list[str]:
         """The vectorizer's tokens. For its default pattern (runs of 2+ word characters) and text that is ASCII

@@ -20,8 +20,8 @@ from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.metrics import Metrics, serve_metrics
 from service.model import load_model
 from service.rollout import ModelSlot
-from service.scoring import ScoringPool
 from service.servicer import TaggerServicer
+from service.workers import ScoringPool
 
 _LOGGER = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TaggerService"].full_name

@@ -13,12 +13,17 @@ from service.calls import Call, CallRecorder
 from service.config import Settings
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from service.messages import STATUS_CODES
 from service.rollout import ModelSlot
-from service.scoring import ScoringPool, tag_batch
+from service.scoring import DeadlineExceeded, encode_batch, tag_batch, use_workers
 from service.tagging import document_tags
 from service.validation import InvalidRequest, check_batch, check_document
+from service.workers import ScoringPool
 
+# Every domain error and the status it becomes; tests check that the map is complete.
+STATUS_CODES: dict[type[Exception], grpc.StatusCode] = {
+    InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
 _ERRORS = tuple(STATUS_CODES)
 
 
@@ -39,15 +44,21 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         model = self._models.current
         texts = [paragraph.text for paragraph in request.paragraphs]
         call = Call("TagParagraphs", time.perf_counter(), len(texts), model.version)
+        ids = [paragraph.id or str(i) for i, paragraph in enumerate(request.paragraphs)]
         try:
             options = messages.options(request.options if request.HasField("options") else None)
             check_batch(texts, options, self._settings)
-            tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
+            if self._pool is not None and use_workers(self._pool, len(texts)):
+                encoded = await encode_batch(self._pool, model, ids, texts, options, deadline=_deadline(context))
+                response = pb.TagParagraphsResponse.FromString(encoded)
+            else:
+                tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
+                response = pb.TagParagraphsResponse(results=messages.results(ids, tags))
         except _ERRORS as error:
             await self._abort(context, error, call)
-        ids = [paragraph.id or str(i) for i, paragraph in enumerate(request.paragraphs)]
-        self._calls.finished(call, "OK", tags)
-        return pb.TagParagraphsResponse(results=messages.results(ids, tags), model_version=model.version)
+        response.model_version = model.version
+        self._calls.finished(call, "OK", (label for result in response.results for label in result.labels))
+        return response
 
     async def StreamTagParagraphs(
         self, requests: AsyncIterator[pb.StreamTagParagraphsRequest], context: grpc.aio.ServicerContext
@@ -63,9 +74,10 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
                 tags = await tag_batch(model, [text], options, None)
             except InvalidRequest as error:
                 self._calls.finished(call, "INVALID_ARGUMENT", detail=str(error))
-                yield pb.StreamTagParagraphsResponse(error=messages.status(error), model_version=model.version)
+                status = messages.status(error, STATUS_CODES[InvalidRequest])
+                yield pb.StreamTagParagraphsResponse(error=status, model_version=model.version)
             else:
-                self._calls.finished(call, "OK", tags)
+                self._calls.finished(call, "OK", tags[0].labels)
                 (result,) = messages.results([request.paragraph.id or str(index)], tags)
                 yield pb.StreamTagParagraphsResponse(result=result, model_version=model.version)
             index += 1
@@ -82,7 +94,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         except _ERRORS as error:
             await self._abort(context, error, call)
         document = document_tags(model, tags)
-        self._calls.finished(call._replace(paragraphs=len(tags)), "OK", [document])
+        self._calls.finished(call._replace(paragraphs=len(tags)), "OK", document.labels)
         return pb.TagDocumentResponse(
             paragraphs=messages.results([str(i) for i in range(len(tags))], tags),
             document_labels=document.labels,
@@ -108,7 +120,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         )
 
     async def _abort(self, context: grpc.aio.ServicerContext, error: Exception, call: Call) -> None:
-        status = messages.grpc_status(error)
+        status = messages.grpc_status(error, STATUS_CODES[type(error)])
         self._calls.finished(call, status.code.name, detail=str(error))
         await context.abort(status.code, status.details, status.trailing_metadata)
 

@@ -10,8 +10,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from service.gen import tagger_service_pb2 as pb
-from service.messages import STATUS_CODES
 from service.scoring import DeadlineExceeded
+from service.servicer import STATUS_CODES
 from service.validation import InvalidRequest
 from tests.corpus import DEFENCE, ECONOMIC, NONE, POLITICAL
 
