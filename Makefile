@@ -10,6 +10,7 @@ DATA ?=
 TEST ?=
 ADDRESS ?=
 JSON ?=
+BASELINE ?=
 
 .DEFAULT_GOAL := help
 
@@ -68,10 +69,10 @@ train: $(INSTALLED)
 $(MODEL): | $(INSTALLED)
 	$(PY) -m training --model $@
 
-## Evaluate a trained model: make eval [DATA=path] [MODEL=path] [JSON=1] (never retrains)
+## Evaluate a trained model: make eval [DATA=path] [MODEL=path] [JSON=1] [BASELINE=1] (never retrains)
 .PHONY: eval
 eval: $(INSTALLED)
-	$(PY) -m training.evaluate $(if $(DATA),--data $(DATA)) --model $(MODEL) $(if $(JSON),--json)
+	$(PY) -m training.evaluate $(if $(DATA),--data $(DATA)) --model $(MODEL) $(if $(JSON),--json) $(if $(BASELINE),--baseline)
 
 ## Serve on ADDRESS (default 127.0.0.1:50051), training the default model first if none exists
 .PHONY: serve

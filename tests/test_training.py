@@ -173,3 +173,12 @@ def test_evaluate_full_labels_reports_f1(tmp_path, bundle_path, capsys):
     assert evaluate.main(["--data", str(path), "--model", str(bundle_path)]) == 0
     out = capsys.readouterr().out
     assert "micro F1" in out and "defence" in out
+
+
+def test_evaluate_baseline_fits_the_shipped_corpus_and_scores_a_file(tmp_path, capsys):
+    path = write_corpus(tmp_path / "full.jsonl")
+    assert evaluate.main(["--data", str(path), "--baseline", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"].startswith("baseline") and report["per_label"]["economic"]["support"] == sum(
+        "economic" in ls for _, ls in rows()
+    )

@@ -13,27 +13,22 @@ from typing import Any
 import numpy as np
 
 from service.artifact import ArtifactError
-from service.model import Model, load_model
-from training.data import SHIPPED_TEST, DataError, Example, label_matrix, read_examples
+from service.model import load_model
+from training.data import SHIPPED_TEST, SHIPPED_TRAIN, DataError, Example, label_matrix, label_names, read_examples
 from training.metrics import label_metrics
+from training.pipeline import build_baseline
 
 
-def evaluate_full(model: Model, examples: Sequence[Example]) -> dict[str, Any]:
-    """Per-label precision, recall and F1, micro/macro F1 and Hamming loss, at the model's thresholds."""
-    predicted = _predicted(model, examples)
-    return {
-        "kind": "full",
-        "rows": len(examples),
-        **label_metrics(label_matrix(examples, model.labels), predicted, model.labels),
-    }
+def evaluate_full(labels: Sequence[str], predicted: np.ndarray, examples: Sequence[Example]) -> dict[str, Any]:
+    """Per-label precision, recall and F1, micro/macro F1 and Hamming loss of the 0/1 `predicted` matrix."""
+    return {"kind": "full", "rows": len(examples), **label_metrics(label_matrix(examples, labels), predicted, labels)}
 
 
-def evaluate_partial(model: Model, examples: Sequence[Example]) -> dict[str, Any]:
+def evaluate_partial(labels: Sequence[str], predicted: np.ndarray, examples: Sequence[Example]) -> dict[str, Any]:
     """For partial labels: recall of each label on the items that carry it, and each label's false-positive
     rate on items with no label, overall and by category (the part of `orig_label` before " (")."""
-    predicted = _predicted(model, examples)
     recall = {}
-    for j, label in enumerate(model.labels):
+    for j, label in enumerate(labels):
         carriers = [i for i, e in enumerate(examples) if label in e.labels]
         if carriers:
             recall[label] = {
@@ -49,7 +44,7 @@ def evaluate_partial(model: Model, examples: Sequence[Example]) -> dict[str, Any
         group: {
             "items": len(rows),
             "any_label": round(float(predicted[rows].any(axis=1).mean()), 4),
-            **{label: round(float(predicted[rows, j].mean()), 4) for j, label in enumerate(model.labels)},
+            **{label: round(float(predicted[rows, j].mean()), 4) for j, label in enumerate(labels)},
         }
         for group, rows in sorted(groups.items())
     }
@@ -61,9 +56,21 @@ def evaluate_partial(model: Model, examples: Sequence[Example]) -> dict[str, Any
     }
 
 
-def _predicted(model: Model, examples: Sequence[Example]) -> np.ndarray:
+def baseline_predictions(examples: Sequence[Example]) -> tuple[list[str], np.ndarray, str]:
+    """The corpus check of the data card: a plain baseline (word 1-2 gram TF-IDF, one-vs-rest logistic
+    regression with default settings, threshold 0.5) fitted on the whole shipped corpus, applied to `examples`."""
+    corpus = read_examples([SHIPPED_TRAIN, SHIPPED_TEST])
+    labels = label_names(corpus)
+    pipeline = build_baseline().fit([e.text for e in corpus], label_matrix(corpus, labels))
+    predicted = (pipeline.predict_proba([e.text for e in examples]) >= 0.5).astype(np.int8)
+    return labels, predicted, "baseline (TF-IDF 1-2 grams + logistic regression, threshold 0.5)"
+
+
+def model_predictions(model_path: Path, examples: Sequence[Example]) -> tuple[list[str], np.ndarray, str]:
+    """The labels assigned by the trained model at its tuned thresholds."""
+    model = load_model(model_path)
     probabilities = model.predict_proba([e.text for e in examples])
-    return (probabilities >= np.asarray(model.thresholds)).astype(np.int8)
+    return list(model.labels), (probabilities >= np.asarray(model.thresholds)).astype(np.int8), model.version
 
 
 def _print_report(report: dict[str, Any]) -> None:
@@ -90,16 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"))
     parser.add_argument("--partial", action="store_true", help="labels are partial (implied by `orig_label`)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object")
+    parser.add_argument("--baseline", action="store_true", help="evaluate the plain corpus baseline, not --model")
     args = parser.parse_args(argv)
     try:
-        model = load_model(args.model)
         examples = read_examples([args.data])
+        labels, predicted, name = (
+            baseline_predictions(examples) if args.baseline else model_predictions(args.model, examples)
+        )
     except (ArtifactError, DataError) as error:
         print(f"eval: {error}", file=sys.stderr)
         return 1
     partial = args.partial or all("orig_label" in e.extra for e in examples)
-    report = (evaluate_partial if partial else evaluate_full)(model, examples)
-    report = {"data": str(args.data), "model": model.version, "labels": list(model.labels), **report}
+    report = (evaluate_partial if partial else evaluate_full)(labels, predicted, examples)
+    report = {"data": str(args.data), "model": name, "labels": labels, **report}
     if args.json:
         print(json.dumps(report, sort_keys=True))
     else:

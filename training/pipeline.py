@@ -37,3 +37,10 @@ def build_pipeline(
             ("classifier", build_classifier(c, class_weight)),
         ]
     )
+
+
+def build_baseline() -> Pipeline:
+    """The plain baseline the corpus is judged with: word 1-2 gram TF-IDF and default logistic regressions."""
+    return Pipeline(
+        [("tfidf", TfidfVectorizer(ngram_range=(1, 2))), ("classifier", OneVsRestClassifier(LogisticRegression()))]
+    )
