@@ -30,6 +30,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     except grpc.RpcError as error:
         print(f"tagger: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader (`| head`) has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as error:
         print(f"tagger: {error}", file=sys.stderr)
         return 2
