@@ -90,13 +90,8 @@ class FastScorer:
         ids = np.fromiter(map(self._index.get, counts, _ABSENT), dtype=np.intp, count=len(counts))
         values = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         known = ids >= 0
-        ids, values = ids[known], values[known]
-        if self._binary:
-            values[:] = 1.0
-        elif self._sublinear:
-            np.log(values, out=values)
-            values += 1.0
-        values *= self._idf[ids]
+        ids = ids[known]
+        values = self._tf_idf(ids, values[known])
         if self._l2 and len(ids):
             values /= math.sqrt(values @ values)
         return ids, values
@@ -104,6 +99,16 @@ class FastScorer:
     def evidence(self, text: str, k: int) -> Evidence:
         ids, values = self.features(text)
         return top_terms(ids, values, self._coef, self._terms, k)
+
+    def _tf_idf(self, ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Term counts to TF-IDF values before normalisation (binary or sublinear tf, times IDF), in place."""
+        if self._binary:
+            counts[:] = 1.0
+        elif self._sublinear:
+            np.log(counts, out=counts)
+            counts += 1.0
+        counts *= self._idf[ids]
+        return counts
 
     def _batch_scores(self, texts: Sequence[str]) -> list[list[float]]:
         """features() for a whole batch at once: one lookup pass and a dozen array operations in all, rather
@@ -116,13 +121,8 @@ class FastScorer:
         )
         rows = np.repeat(np.arange(len(texts)), [len(c) for c in counts])
         known = ids >= 0
-        ids, values, rows = ids[known], values[known], rows[known]
-        if self._binary:
-            values[:] = 1.0
-        elif self._sublinear:
-            np.log(values, out=values)
-            values += 1.0
-        values *= self._idf[ids]
+        ids, rows = ids[known], rows[known]
+        values = self._tf_idf(ids, values[known])
         if self._l2:
             norms = np.sqrt(np.bincount(rows, weights=values * values, minlength=len(texts)))
             values /= norms[rows]
