@@ -121,18 +121,19 @@ def served_version(address: str) -> str | None:
     return str(response.model_version)
 
 
-async def swap_when_due(rollout: Rollout, started: float) -> None:
-    """Swap models whenever one is due, off the event loop so the load keeps going; runs until cancelled."""
-    while True:
+async def swap_when_due(rollout: Rollout, started: float, until: float) -> None:
+    """Swap models whenever one is due before `until` seconds into the soak (the end is measured, not a reload
+    in progress), off the event loop so the load keeps going; runs until cancelled."""
+    while rollout.due < until - SLICE_SECONDS / 2:
         await asyncio.sleep(max(started + rollout.due - time.monotonic(), 0.0))
         await asyncio.to_thread(rollout.swap)
 
 
 async def run_slice(
-    address: str, data: list[bytes], seconds: float, rollout: Rollout, started: float
+    address: str, data: list[bytes], seconds: float, rollout: Rollout, *, started: float, until: float
 ) -> load.LoadResult:
     """One slice of closed-loop load, with any swap that falls due during it."""
-    swapper = asyncio.create_task(swap_when_due(rollout, started))
+    swapper = asyncio.create_task(swap_when_due(rollout, started, until))
     try:
         return await load.unary(
             address,
@@ -177,7 +178,7 @@ def drive(server: ServerProcess, rollout: Rollout, data: list[bytes], seconds: f
     started = time.monotonic()
     while not samples or time.monotonic() - started < seconds:
         length = min(SLICE_SECONDS, max(seconds - (time.monotonic() - started), 1.0))
-        result = asyncio.run(run_slice(server.address, data, length, rollout, started))
+        result = asyncio.run(run_slice(server.address, data, length, rollout, started=started, until=seconds))
         previous = samples[-1] if samples else None
         samples.append(sample(server, result, time.monotonic() - started, previous, rollout.versions[0]))
         s = samples[-1]

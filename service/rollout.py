@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from pathlib import Path
@@ -38,6 +39,8 @@ class ModelSlot:
         previous, self.current = self.current, model
         self.reloads["ok"] += 1
         _LOGGER.info("model reloaded: %s -> %s", previous.version, model.version)
+        del previous
+        gc.collect()  # the old pipeline's reference cycles: free them now, not at some later full collection
         return True
 
 

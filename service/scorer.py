@@ -62,7 +62,7 @@ class FastScorer:
         self._coef, intercept = _linear_weights(classifier)
         self._idf = vectorizer.idf_.copy() if vectorizer.use_idf else np.ones(self._coef.shape[0])
         self._intercept: list[float] = intercept.tolist()
-        self._terms = vectorizer.get_feature_names_out()
+        self._terms = _terms_in_order(self._index)
         self._raw_unigrams = (
             self._default_tokens and self._max_n == 1 and not self._stop and min(map(len, self._index), default=2) > 1
         )
@@ -198,6 +198,14 @@ def top_terms(
         positive = sorted((-weight, name) for weight, name in zip(column, names, strict=True) if weight > 0)
         evidence.append([(name, -weight) for weight, name in positive[:k]])
     return evidence
+
+
+def _terms_in_order(index: dict[str, int]) -> np.ndarray:
+    """The vocabulary's terms by feature index, sharing the dictionary's strings rather than copying them."""
+    terms = np.empty(len(index), dtype=object)
+    for term, i in index.items():
+        terms[i] = term
+    return terms
 
 
 def _parts(pipeline: Any) -> tuple[TfidfVectorizer, OneVsRestClassifier]:
