@@ -26,6 +26,9 @@ from tests.test_server import health_status
 
 T = TypeVar("T")
 
+# Hypothesis warns when it prints a 200,000-character document; that is the size limit under test, not a problem.
+pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+
 FUZZ = settings(
     max_examples=int(os.environ.get("TAGGER_FUZZ_EXAMPLES", "150")),
     deadline=None,
