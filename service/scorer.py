@@ -163,7 +163,7 @@ class FastScorer:
             return tokens
         grams = list(tokens) if self._min_n == 1 else []
         for n in range(max(self._min_n, 2), min(self._max_n, len(tokens)) + 1):
-            grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+            grams.extend(map(" ".join, zip(*(tokens[i:] for i in range(n)))))
         return grams
 
 
