@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 # Fields a call's log record may carry (logger.info(..., extra={...})); never the paragraphs' text.
-_EXTRA = ("rpc", "code", "duration_ms", "paragraphs", "model_version", "peer")
+_EXTRA = ("rpc", "code", "duration_ms", "paragraphs", "model_version")
 
 
 class JsonFormatter(logging.Formatter):
