@@ -31,7 +31,7 @@ class Settings:
     grace_seconds: float = 10.0
     reload_seconds: float = 5.0
     keepalive_seconds: float = 60.0
-    max_connection_age_seconds: float = 300.0
+    max_connection_age_seconds: float = 1800.0
     model_key: str = dataclasses.field(default="", repr=False)
     tls_cert: Path | None = None
     tls_key: Path | None = None

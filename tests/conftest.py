@@ -20,6 +20,23 @@ from tests.corpus import rows
 from training.__main__ import train
 
 T = TypeVar("T")
+# A client retry policy for UNAVAILABLE, as long-lived clients of a server that recycles connections should have.
+RETRY_UNAVAILABLE = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [{"service": "tagger.v1.TaggerService"}],
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.1s",
+                    "maxBackoff": "1s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    }
+)
 
 
 def write_corpus(path: Path, data: list[tuple[str, tuple[str, ...]]] | None = None) -> Path:

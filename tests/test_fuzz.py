@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from service.document import split_paragraphs
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from tests.conftest import ServerThread
+from tests.conftest import RETRY_UNAVAILABLE, ServerThread
 from tests.corpus import DEFENCE, ECONOMIC, MIXED, NONE, POLITICAL
 from tests.test_server import health_status
 
@@ -193,10 +193,14 @@ DOCUMENTS = weighted(
 
 @pytest.fixture(scope="module")
 def fuzz_stub(grpc_server: ServerThread) -> Iterator[Any]:
-    """A stub whose channel takes any response message the server may send (a client's default is 4 MB); its
-    metadata limits stay gRPC's defaults, which every client has."""
-    limit = 4 * grpc_server.settings.max_message_bytes
-    with grpc.insecure_channel(grpc_server.address, options=[("grpc.max_receive_message_length", limit)]) as channel:
+    """A stub whose channel takes any response message the server may send (a client's default is 4 MB) and
+    retries UNAVAILABLE as long-lived clients should (the server recycles connections after
+    max_connection_age); its metadata limits stay gRPC's defaults, which every client has."""
+    options = [
+        ("grpc.max_receive_message_length", 4 * grpc_server.settings.max_message_bytes),
+        ("grpc.service_config", RETRY_UNAVAILABLE),
+    ]
+    with grpc.insecure_channel(grpc_server.address, options=options) as channel:
         yield pb_grpc.TaggerServiceStub(channel)
 
 

@@ -18,7 +18,7 @@ from service.artifact import card_path, sha256_bytes
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.server import SERVICE_NAME, set_serving
-from tests.conftest import start_server, write_corpus
+from tests.conftest import RETRY_UNAVAILABLE, start_server, write_corpus
 from tests.corpus import rows
 from tests.test_model import _WritesAFile
 from training import __main__ as training_main
@@ -176,5 +176,20 @@ def test_worker_processes_score_large_batches_like_the_main_process(tmp_path, bu
             assert wait_for(lambda: current_version(server.address) == new)
             after = pb_grpc.TaggerServiceStub(ours).TagParagraphs(batch)
             assert after.model_version == new and after.results != expected.results
+    finally:
+        server.stop()
+
+
+def test_connection_recycling_loses_no_call_of_a_retrying_client(bundle_path):
+    server = start_server(bundle_path, max_connection_age_seconds=0.3, grace_seconds=5.0)
+    request = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=rows()[0][0])])
+    try:
+        with grpc.insecure_channel(server.address, options=[("grpc.service_config", RETRY_UNAVAILABLE)]) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            deadline, calls = time.monotonic() + 3.0, 0
+            while time.monotonic() < deadline:
+                stub.TagParagraphs(request, timeout=5)
+                calls += 1
+        assert calls > 100
     finally:
         server.stop()
