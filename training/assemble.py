@@ -27,10 +27,11 @@ def assemble(slices: list[Path]) -> tuple[list[Example], list[Example], int]:
 
 
 def write_jsonl(path: Path, examples: list[Example]) -> None:
-    """One JSON object per line: text, labels (sorted), then the extra fields."""
+    """One compact JSON object per line: text, labels (sorted), then the extra fields."""
     with path.open("w", encoding="utf-8") as out:
         for e in examples:
-            out.write(json.dumps({"text": e.text, "labels": sorted(e.labels), **e.extra}, ensure_ascii=False) + "\n")
+            record = {"text": e.text, "labels": sorted(e.labels), **e.extra}
+            out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
