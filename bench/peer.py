@@ -18,7 +18,7 @@ import joblib
 
 from bench.__main__ import METHOD, SCENARIOS, Scenario, measure, payloads
 from bench.process import ServerProcess, python_module, start
-from service.artifact import load_bundle
+from service.pipeline import load_bundle
 from training.data import SHIPPED_TEST, read_examples
 
 PEER_VENV = Path(".peer-venv")

@@ -26,10 +26,10 @@ import grpc
 from bench import load
 from bench.__main__ import METHOD, payloads
 from bench.process import ServerProcess, python_module, start
-from service.artifact import card_path, load_bundle
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from training.card import copy_atomically, keep_previous
+from service.pipeline import load_bundle
+from training.card import copy_model, keep_previous
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, read_examples
 
 CONNECTIONS = 4
@@ -60,8 +60,7 @@ class Rollout:
         """Put the other model in service as training does: keep the previous pair, joblib first, card last."""
         source = self.models[(self.done + 1) % 2]
         keep_previous(self.served)
-        copy_atomically(source, self.served)
-        copy_atomically(card_path(source), card_path(self.served))
+        copy_model(source, self.served)
         self.done += 1
 
 
@@ -82,13 +81,11 @@ class Sample:
     reloads_seen: int
 
 
-def copy_model(source: Path, folder: Path) -> Path:
-    """Copy a model and its card into `folder` (same file name, so the card's `artifact.file` still holds)."""
+def copy_into(source: Path, folder: Path) -> Path:
+    """Copy a model's files into `folder`, the card last (same file names, so the card's entries still hold)."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / source.name
-    copy_atomically(source, target)
-    copy_atomically(card_path(source), card_path(target))
-    return target
+    copy_model(source, folder / source.name)
+    return folder / source.name
 
 
 def train_variant(target: Path, subset: Path) -> Path:
@@ -103,12 +100,12 @@ def train_variant(target: Path, subset: Path) -> Path:
 
 def prepare(model: Path, root: Path, every: float, key: str) -> Rollout:
     """A, B and the served folder (holding A) under `root`; both models verified and of different versions."""
-    a = copy_model(model, root / "a")
+    a = copy_into(model, root / "a")
     b = train_variant(root / "b" / model.name, root / "train-subset.jsonl")
     versions = (str(load_bundle(a, key)[0]["version"]), str(load_bundle(b, key)[0]["version"]))
     if versions[0] == versions[1]:
         raise SystemExit(f"models A and B have the same version {versions[0]}; nothing to roll out")
-    return Rollout((a, b), versions, copy_model(a, root / "served"), every)
+    return Rollout((a, b), versions, copy_into(a, root / "served"), every)
 
 
 def served_version(address: str) -> str | None:

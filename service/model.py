@@ -1,4 +1,4 @@
-"""The model in service: a verified bundle, its card, and the scorer that reproduces its pipeline."""
+"""The model in service: its verified card, labels and thresholds, and the scorer that reproduces its pipeline."""
 
 from __future__ import annotations
 
@@ -11,21 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from service.artifact import ArtifactError, load_bundle
-from service.scorer import Evidence, FastScorer, Scorer, SklearnScorer, UnsupportedPipeline
+from service.artifact import ArtifactError, read_card, read_verified
+from service.scorer import Evidence, FastScorer, Scorer
+from service.tables import CHECK_TEXTS, TOLERANCE, LinearTables, TablesError
 
 _LOGGER = logging.getLogger(__name__)
-
-# Scored at load time: a model that cannot score these, or whose fast scorer disagrees with its pipeline, is
-# never put in service (TF Serving calls this warm-up).
-_WARM_UP = (
-    "Parliament approved the defence budget after ministers agreed new tax rises to pay for it.",
-    "The central bank held interest rates at 4.5% as inflation eased for a third month.",
-    "Rovers' defence held firm as the captain led the title campaign.",
-    "Click here to subscribe",
-    "",
-)
-_TOLERANCE = 1e-6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,32 +59,37 @@ class Model:
 
 
 def load_model(path: Path, key: str = "") -> Model:
-    """Verify, unpickle, compile and warm up the model at `path`; raises ArtifactError if it cannot serve."""
-    card, bundle = load_bundle(path, key)
-    labels = tuple(str(label) for label in bundle["labels"])
-    thresholds = tuple(float(bundle["thresholds"].get(label, math.nan)) for label in labels)
+    """Verify and load the model at `path`; raises ArtifactError if it cannot serve.
+
+    Every file the card names is checked against its digest. A model with linear tables is scored from them (no
+    unpickling, no scikit-learn) once they reproduce the pipeline's scores recorded in them; otherwise the
+    pipeline is unpickled and compiled here, or scored by scikit-learn itself when it cannot be compiled."""
+    card = read_card(path, key)
+    labels = tuple(str(label) for label in card.get("labels") or ())
+    thresholds = tuple(float((card.get("thresholds") or {}).get(label, math.nan)) for label in labels)
     if not labels or not all(0.0 <= t <= 1.0 for t in thresholds):
-        raise ArtifactError(f"{path}: every label needs a threshold in [0, 1], got {bundle['thresholds']}")
-    pipeline = bundle["pipeline"]
-    scorer: Scorer
-    try:
-        scorer = FastScorer(pipeline)
-    except UnsupportedPipeline as reason:
-        _LOGGER.warning("model %s: fast scorer not used (%s); scoring with scikit-learn", path, reason)
-        scorer = SklearnScorer(pipeline)
-    model = Model(path, str(card["version"]), labels, thresholds, card, scorer, isinstance(scorer, FastScorer))
-    return _warm_up(model, pipeline)
+        raise ArtifactError(f"{path}: every label needs a threshold in [0, 1], got {card.get('thresholds')}")
+    read_verified(path, card, "artifact")  # intact even when it is not unpickled: it is what `make eval` reads
+    scorer = _tables_scorer(path, card, len(labels)) if "tables" in card else None
+    if scorer is not None:
+        return Model(path, str(card["version"]), labels, thresholds, card, scorer, fast=True)
+    # scikit-learn (tens of MiB and most of a second) is imported only for a model that needs it
+    from service import pipeline  # noqa: PLC0415
+
+    fallback, fast = pipeline.pipeline_scorer(path, card)
+    return Model(path, str(card["version"]), labels, thresholds, card, fallback, fast)
 
 
-def _warm_up(model: Model, pipeline: Any) -> Model:
+def _tables_scorer(path: Path, card: dict[str, Any], labels: int) -> FastScorer | None:
+    """The fast scorer over the card's tables, or None (logged) if they do not reproduce their check scores."""
     try:
-        expected = np.asarray(pipeline.predict_proba(list(_WARM_UP)), dtype=np.float64)
-        got = model.predict_proba(_WARM_UP)
-    except Exception as error:
-        raise ArtifactError(f"{model.path}: warm-up scoring failed: {error!r}") from None
-    if expected.shape != (len(_WARM_UP), len(model.labels)):
-        raise ArtifactError(f"{model.path}: pipeline gives {expected.shape[1]} scores for {len(model.labels)} labels")
-    if model.fast and not np.allclose(got, expected, rtol=0, atol=_TOLERANCE):
-        _LOGGER.warning("model %s: fast scorer disagrees with the pipeline; scoring with scikit-learn", model.path)
-        return dataclasses.replace(model, scorer=SklearnScorer(pipeline), fast=False)
-    return model
+        tables = LinearTables.from_bytes(read_verified(path, card, "tables"))
+    except TablesError as error:
+        raise ArtifactError(f"{path}: {error}") from None
+    if tables.labels != labels:
+        raise ArtifactError(f"{path}: the tables score {tables.labels} labels, the card names {labels}")
+    scorer = FastScorer(tables)
+    if np.allclose(scorer.predict_proba(CHECK_TEXTS), tables.check_scores, rtol=0, atol=TOLERANCE):
+        return scorer
+    _LOGGER.warning("model %s: the tables do not reproduce their check scores; unpickling the pipeline", path)
+    return None

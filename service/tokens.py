@@ -1,10 +1,10 @@
-"""Tokens and n-grams exactly as a fitted TfidfVectorizer makes them, with a faster path for its default pattern."""
+"""Tokens and n-grams exactly as a fitted TfidfVectorizer makes them, with a faster path for its default pattern.
+No scikit-learn: the vectorizer's settings are plain values (TokenSettings)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 # Bytes that are not word characters become spaces, so that str.split() yields the runs of word characters.
@@ -18,15 +18,26 @@ _NON_WORD_SYMBOLS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class TokenSettings:
+    """What decides a word-level TfidfVectorizer's n-grams: lower-casing, the token pattern, the n-gram range
+    and the stop words (already resolved to a list)."""
+
+    lowercase: bool = True
+    token_pattern: str = _DEFAULT_TOKEN_PATTERN
+    ngram_range: tuple[int, int] = (1, 1)
+    stop_words: frozenset[str] = frozenset()
+
+
 class Tokenizer:
     """The vectorizer's preprocessing (lower-casing), tokens, stop words and word n-grams."""
 
-    def __init__(self, vectorizer: TfidfVectorizer, shortest_term: int = 2) -> None:
-        self._lowercase: bool = vectorizer.lowercase
-        self._findall = re.compile(vectorizer.token_pattern).findall
-        self._default_tokens: bool = vectorizer.token_pattern == _DEFAULT_TOKEN_PATTERN
-        self._min_n, self._max_n = vectorizer.ngram_range
-        self._stop: frozenset[str] = frozenset(vectorizer.get_stop_words() or ())
+    def __init__(self, settings: TokenSettings, shortest_term: int = 2) -> None:
+        self._lowercase = settings.lowercase
+        self._findall = re.compile(settings.token_pattern).findall
+        self._default_tokens = settings.token_pattern == _DEFAULT_TOKEN_PATTERN
+        self._min_n, self._max_n = settings.ngram_range
+        self._stop = settings.stop_words
         self._raw_unigrams = self._default_tokens and self._max_n == 1 and not self._stop and shortest_term > 1
 
     def tokens(self, text: str, keep_short: bool = False) -> list[str]:

@@ -18,6 +18,7 @@ from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.server import start
 from tests.corpus import rows
 from training.__main__ import train
+from training.card import copy_model as copy_files
 
 T = TypeVar("T")
 # A client retry policy for UNAVAILABLE, as long-lived clients of a server that recycles connections should have.
@@ -52,6 +53,12 @@ def bundle_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model")
     train([write_corpus(folder / "corpus.jsonl")], folder / "tagger.joblib", None, jobs=1)
     return folder / "tagger.joblib"
+
+
+def copy_model(bundle_path: Path, folder: Path) -> Path:
+    """A copy of the model at `bundle_path` (all its files) in `folder`, under the same name."""
+    copy_files(bundle_path, folder / bundle_path.name)
+    return folder / bundle_path.name
 
 
 class ServerThread:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import pickle
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.artifact import ArtifactError, card_path, card_signature, sha256_bytes
+from service.artifact import ArtifactError, card_path, card_signature, sha256_bytes, tables_path
 from service.model import load_model
-from service.scorer import FastScorer, SklearnScorer
+from service.pipeline import SklearnScorer, compile_pipeline, load_bundle
+from service.scorer import FastScorer
+from service.tables import CHECK_TEXTS, LinearTables
+from tests.conftest import copy_model
 from tests.corpus import rows
 from training.card import write_model
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
@@ -42,7 +47,7 @@ def corpus_pipeline():
     labels = sorted({label for e in examples for label in e.labels})
     texts = [e.text for e in examples]
     pipeline = build_pipeline(ngram_max=2, min_df=1).fit(texts, label_matrix(examples, labels))
-    return pipeline, texts, FastScorer(pipeline)
+    return pipeline, texts, FastScorer(compile_pipeline(pipeline))
 
 
 def test_fast_scorer_equals_sklearn_on_the_corpus_one_by_one_and_in_batches(corpus_pipeline):
@@ -104,33 +109,72 @@ def test_unusual_pipeline_falls_back_to_sklearn_and_says_so(tmp_path, bundle_pat
     assert np.allclose(model.predict_proba(["Défense budget"]), pipeline.predict_proba(["Défense budget"]))
 
 
-def copy_model(bundle_path: Path, folder: Path) -> Path:
-    target = folder / bundle_path.name
-    shutil.copy(bundle_path, target)
-    shutil.copy(card_path(bundle_path), card_path(target))
-    return target
-
-
 def rewrite_card(model_path: Path, **changes: object) -> None:
     card = json.loads(card_path(model_path).read_text())
     card.update(changes)
     card_path(model_path).write_text(json.dumps(card))
 
 
-def test_load_model_refuses_a_changed_byte(bundle_path, tmp_path):
+@pytest.mark.parametrize("changed", [lambda path: path, tables_path], ids=["joblib", "tables"])
+def test_load_model_refuses_a_changed_byte_in_either_file(bundle_path, tmp_path, changed):
     model_path = copy_model(bundle_path, tmp_path)
-    data = bytearray(model_path.read_bytes())
+    data = bytearray(changed(model_path).read_bytes())
     data[len(data) // 2] ^= 0xFF
-    model_path.write_bytes(bytes(data))
+    changed(model_path).write_bytes(bytes(data))
     with pytest.raises(ArtifactError, match="sha256"):
         load_model(model_path)
 
 
-def test_load_model_refuses_another_sklearn_version(bundle_path, tmp_path):
+def test_tables_serve_under_another_sklearn_version_but_a_pickle_does_not(bundle_path, tmp_path):
     model_path = copy_model(bundle_path, tmp_path)
     rewrite_card(model_path, sklearn_version="0.24.2")
+    assert load_model(model_path).fast
+    card = json.loads(card_path(model_path).read_text())
+    del card["tables"]
+    card_path(model_path).write_text(json.dumps(card))
     with pytest.raises(ArtifactError, match=r"scikit-learn 0\.24\.2"):
         load_model(model_path)
+
+
+def test_a_model_with_tables_is_served_without_importing_scikit_learn(bundle_path):
+    script = (
+        "import sys; from pathlib import Path; from service.model import load_model; "
+        f"model = load_model(Path({str(bundle_path)!r})); "
+        "print(model.fast, sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'joblib'}))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "[]"]
+
+
+def test_tables_that_do_not_reproduce_their_check_scores_are_not_served(bundle_path, tmp_path, caplog):
+    model_path = copy_model(bundle_path, tmp_path)
+    tables = LinearTables.from_bytes(tables_path(model_path).read_bytes())
+    wrong = dataclasses.replace(tables, intercept=tables.intercept + 0.5).to_bytes()
+    tables_path(model_path).write_bytes(wrong)
+    rewrite_card(model_path, tables={"file": tables_path(model_path).name, "sha256": sha256_bytes(wrong)})
+    with caplog.at_level(logging.WARNING):
+        model = load_model(model_path)
+    assert "do not reproduce their check scores" in caplog.text
+    _, bundle = load_bundle(bundle_path)
+    assert np.abs(model.predict_proba(CHECK_TEXTS) - bundle["pipeline"].predict_proba(list(CHECK_TEXTS))).max() < 1e-9
+
+
+def test_a_tables_file_that_is_not_one_is_a_clear_error(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    garbage = b"PK\x03\x04 not really a zip"
+    tables_path(model_path).write_bytes(garbage)
+    rewrite_card(model_path, tables={"file": tables_path(model_path).name, "sha256": sha256_bytes(garbage)})
+    with pytest.raises(ArtifactError, match="not a linear tables file"):
+        load_model(model_path)
+
+
+def test_tables_survive_their_file_format(corpus_pipeline):
+    pipeline, texts, _ = corpus_pipeline
+    tables = compile_pipeline(pipeline)
+    again = LinearTables.from_bytes(tables.to_bytes())
+    assert again.terms == tables.terms and again.tokens == tables.tokens
+    assert np.array_equal(again.coef, tables.coef) and np.array_equal(again.check_scores, tables.check_scores)
+    assert np.array_equal(FastScorer(again).predict_proba(texts[:200]), FastScorer(tables).predict_proba(texts[:200]))
 
 
 def test_load_model_checks_the_signature_when_a_key_is_set(bundle_path, tmp_path):

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
-import shutil
 import time
 import urllib.request
-from pathlib import Path
 
 import grpc
 import pytest
@@ -18,7 +16,7 @@ from service.artifact import card_path, sha256_bytes
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.server import SERVICE_NAME, set_serving
-from tests.conftest import RETRY_UNAVAILABLE, start_server, write_corpus
+from tests.conftest import RETRY_UNAVAILABLE, copy_model, start_server, write_corpus
 from tests.corpus import rows
 from tests.test_model import _WritesAFile
 from training import __main__ as training_main
@@ -50,13 +48,6 @@ def test_reflection_lists_the_service_and_health(grpc_server):
         assert "TagParagraphs" in [m.name for m in descriptor.service[0].method]
 
 
-def copy_model(bundle_path: Path, folder: Path) -> Path:
-    target = folder / "tagger.joblib"
-    shutil.copy(bundle_path, target)
-    shutil.copy(card_path(bundle_path), card_path(target))
-    return target
-
-
 def current_version(address: str) -> str:
     with grpc.insecure_channel(address) as channel:
         return str(pb_grpc.TaggerServiceStub(channel).GetModel(pb.GetModelRequest()).model_version)
@@ -83,7 +74,7 @@ def test_new_model_is_picked_up_and_a_bad_one_is_refused(tmp_path, bundle_path):
         new = json.loads(card_path(model).read_text())["version"]
         assert new != old and wait_for(lambda: current_version(server.address) == new)
         card = json.loads(card_path(model).read_text())
-        card["sklearn_version"] = "0.0.1"
+        card["tables"]["sha256"] = "0" * 64  # a card that no longer matches its tables
         card_path(model).write_text(json.dumps(card))
         assert wait_for(lambda: server.models.reloads["refused"] == 1)
         assert current_version(server.address) == new
@@ -149,6 +140,7 @@ def test_malicious_model_is_refused_at_reload_and_never_runs(tmp_path, bundle_pa
         card = json.loads(card_path(model).read_text())
         card["artifact"]["sha256"] = sha256_bytes(payload)
         card["sklearn_version"] = "0.0.0"
+        del card["tables"]  # without tables the loader unpickles: the version check must stop it first
         model.write_bytes(payload)
         card_path(model).write_text(json.dumps(card))
         assert wait_for(lambda: server.models.reloads["refused"] == 1)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.artifact import card_path, sha256_bytes
+from service.artifact import card_path, sha256_bytes, tables_path
+from service.model import load_model
 from tests.conftest import write_corpus
 from tests.corpus import rows
 from training import __main__ as training_main
@@ -27,6 +28,7 @@ CARD_KEYS = {
     "thresholds",
     "metrics",
     "artifact",
+    "tables",
 }
 
 
@@ -46,6 +48,8 @@ def test_train_writes_model_and_card_with_every_key(bundle_path):
     card = json.loads(card_path(bundle_path).read_text())
     assert set(card) >= CARD_KEYS
     assert card["artifact"] == {"file": "tagger.joblib", "sha256": sha256_bytes(bundle_path.read_bytes())}
+    tables = tables_path(bundle_path)
+    assert card["tables"] == {"file": "tagger.tables.npz", "sha256": sha256_bytes(tables.read_bytes())}
     assert set(card["thresholds"]) == set(card["labels"]) == {"defence", "economic", "political"}
     assert card["metrics"]["test"] is None
     assert {"per_label", "micro_f1", "macro_f1", "hamming_loss", "calibration"} <= set(card["metrics"]["cv"])
@@ -150,8 +154,10 @@ def test_rollback_swaps_with_the_previous_model(tmp_path):
     second = json.loads(card_path(model).read_text())["version"]
     assert second != first and previous_path(model).exists()
     rollback(model)
-    assert json.loads(card_path(model).read_text())["version"] == first
-    assert sha256_bytes(model.read_bytes()) == json.loads(card_path(model).read_text())["artifact"]["sha256"]
+    card = json.loads(card_path(model).read_text())
+    assert card["version"] == first and load_model(model).version == first
+    assert sha256_bytes(model.read_bytes()) == card["artifact"]["sha256"]
+    assert sha256_bytes(tables_path(model).read_bytes()) == card["tables"]["sha256"]
     rollback(model)
     assert json.loads(card_path(model).read_text())["version"] == second
 

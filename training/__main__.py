@@ -12,6 +12,8 @@ from typing import Any
 
 import sklearn
 
+from service.pipeline import UnsupportedPipeline, compile_pipeline
+from service.tables import LinearTables
 from training.card import data_summary, model_version, now_rfc3339, write_model
 from training.data import (
     SHIPPED_TEST,
@@ -97,13 +99,25 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
         "thresholds": dict(zip(labels, thresholds, strict=True)),
         "metrics": metrics,
     }
-    _stage(started, f"writing {model_path} and its card")
+    tables = compile_tables(pipeline, texts, started)
+    _stage(started, f"writing {model_path}, its tables and its card")
     bundle = {"pipeline": pipeline, "labels": labels, "thresholds": card["thresholds"]}
-    written = write_model(model_path, bundle, card, os.environ.get("TAGGER_MODEL_KEY", ""))
+    written = write_model(model_path, bundle, card, os.environ.get("TAGGER_MODEL_KEY", ""), tables)
     report = model_path.with_suffix(".pr.png")
     if write_pr_curves(report, y, result.oof, labels, thresholds=thresholds, title=f"out-of-fold, {card['version']}"):
         _stage(started, f"wrote the precision-recall report {report}")
     return written
+
+
+def compile_tables(pipeline: Any, texts: list[str], started: float) -> LinearTables | None:
+    """The pipeline as linear tables, checked on every training text; None (said) when it cannot be compiled,
+    and the server then scores with scikit-learn."""
+    _stage(started, f"compiling the linear tables and checking them on the {len(texts)} training paragraphs")
+    try:
+        return compile_pipeline(pipeline, texts)
+    except UnsupportedPipeline as reason:
+        _stage(started, f"no linear tables ({reason}): the server will score with scikit-learn, more slowly")
+        return None
 
 
 def _stage(started: float, message: str) -> None:

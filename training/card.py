@@ -1,4 +1,5 @@
-"""The model card and the artifact on disk: written joblib first, card last (the commit marker), atomically."""
+"""The model on disk: the joblib file, its linear tables and the card, written in that order (the card last: it is
+the commit marker), each atomically."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import numpy as np
 import scipy
 import sklearn
 
-from service.artifact import card_path, card_signature, sha256_bytes
+from service.artifact import card_path, card_signature, sha256_bytes, tables_path
+from service.tables import LinearTables
 from training.data import Example
 
 
@@ -53,42 +55,58 @@ def model_version(data: dict[str, Any], settings: dict[str, Any], labels: Sequen
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def write_model(model_path: Path, bundle: dict[str, Any], card: dict[str, Any], key: str = "") -> dict[str, Any]:
-    """Write the joblib file, then the card (signed when `key` is set), each to a temporary file renamed into
-    place; the previous pair is kept as <name>.prev.joblib/.json. Returns the card as written."""
+def write_model(
+    model_path: Path, bundle: dict[str, Any], card: dict[str, Any], key: str = "", tables: LinearTables | None = None
+) -> dict[str, Any]:
+    """Write the joblib file, the tables (when given) and then the card (signed when `key` is set), each to a
+    temporary file renamed into place; the previous model is kept under .prev names. Returns the card as written."""
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    joblib_tmp, card_tmp = _temporary(model_path), _temporary(card_path(model_path))
+    targets = [model_path, *([tables_path(model_path)] if tables is not None else []), card_path(model_path)]
+    temporary = [_temporary(target) for target in targets]
     try:
-        joblib.dump(bundle, joblib_tmp)
-        card = {
-            **card,
-            "artifact": {"file": model_path.name, "sha256": sha256_bytes(joblib_tmp.read_bytes())},
-        }
+        joblib.dump(bundle, temporary[0])
+        card = {name: value for name, value in card.items() if name not in ("artifact", "tables", "signature")}
+        card["artifact"] = {"file": model_path.name, "sha256": sha256_bytes(temporary[0].read_bytes())}
+        if tables is not None:
+            data = tables.to_bytes()
+            temporary[1].write_bytes(data)
+            card["tables"] = {"file": targets[1].name, "sha256": sha256_bytes(data)}
         if key:
             card["signature"] = card_signature(card, key)
-        card_tmp.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        temporary[-1].write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         keep_previous(model_path)
-        os.replace(joblib_tmp, model_path)
-        os.replace(card_tmp, card_path(model_path))
+        for written, target in zip(temporary, targets, strict=True):
+            os.replace(written, target)
     finally:
-        for leftover in (joblib_tmp, card_tmp):
+        for leftover in temporary:
             with suppress(FileNotFoundError):
                 leftover.unlink()
     return card
 
 
 def previous_path(model_path: Path) -> Path:
-    """Where the previous model is kept: <name>.prev.joblib (its card: <name>.prev.json)."""
+    """Where the previous model is kept: <name>.prev.joblib (its card <name>.prev.json, its tables
+    <name>.prev.tables.npz)."""
     return model_path.with_name(model_path.stem + ".prev" + model_path.suffix)
 
 
+def model_files(model_path: Path) -> list[Path]:
+    """The files of a model in the order they are written: joblib, tables, card (the card last)."""
+    return [model_path, tables_path(model_path), card_path(model_path)]
+
+
 def keep_previous(model_path: Path) -> None:
-    """Copy the current model and card, if both exist, to their .prev names (each atomically)."""
-    if not (model_path.exists() and card_path(model_path).exists()):
-        return
-    previous = previous_path(model_path)
-    copy_atomically(model_path, previous)
-    copy_atomically(card_path(model_path), card_path(previous))
+    """Copy the current model's files, if its joblib and card exist, to their .prev names."""
+    if model_path.exists() and card_path(model_path).exists():
+        copy_model(model_path, previous_path(model_path))
+
+
+def copy_model(source: Path, target: Path) -> None:
+    """Copy the files of the model at `source` to those of `target`, each atomically, the card last. A file the
+    source lacks is left alone at the target: the card names the files that belong to it."""
+    for original, copy in zip(model_files(source), model_files(target), strict=True):
+        if original.exists():
+            copy_atomically(original, copy)
 
 
 def copy_atomically(source: Path, target: Path) -> None:

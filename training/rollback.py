@@ -1,4 +1,4 @@
-"""`make rollback`: swap the model with its previous version (<name>.prev.joblib/.json); a server picks it up."""
+"""`make rollback`: swap the model with its previous version (<name>.prev.*); a running server picks it up."""
 
 from __future__ import annotations
 
@@ -8,24 +8,22 @@ import tempfile
 from pathlib import Path
 
 from service.artifact import card_path
-from training.card import copy_atomically, previous_path
+from training.card import copy_model, previous_path
 
 
 def rollback(model_path: Path) -> None:
-    """Put the previous model and card in place (joblib first, card last) and keep the current one as previous,
-    so a second rollback undoes the first. Raises FileNotFoundError when there is no previous model."""
+    """Put the previous model's files in place (the card last) and keep the current ones as previous, so a
+    second rollback undoes the first. A file only one side has stays where it is: the card names its files.
+    Raises FileNotFoundError when there is no previous model."""
     previous = previous_path(model_path)
     for needed in (model_path, card_path(model_path), previous, card_path(previous)):
         if not needed.exists():
             raise FileNotFoundError(f"{needed}: not found, nothing to roll back to")
     with tempfile.TemporaryDirectory(dir=model_path.parent) as folder:
-        held = Path(folder)
-        copy_atomically(model_path, held / "model")
-        copy_atomically(card_path(model_path), held / "card")
-        copy_atomically(previous, model_path)
-        copy_atomically(card_path(previous), card_path(model_path))
-        copy_atomically(held / "model", previous)
-        copy_atomically(held / "card", card_path(previous))
+        held = Path(folder) / model_path.name
+        copy_model(model_path, held)
+        copy_model(previous, model_path)
+        copy_model(held, previous)
 
 
 def main(argv: list[str] | None = None) -> int:
