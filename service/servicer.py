@@ -42,22 +42,25 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         self, request: pb.TagParagraphsRequest, context: grpc.aio.ServicerContext
     ) -> pb.TagParagraphsResponse:
         model = self._models.current
-        texts = [paragraph.text for paragraph in request.paragraphs]
+        paragraphs = request.paragraphs
+        texts = [paragraph.text for paragraph in paragraphs]
         call = Call("TagParagraphs", time.perf_counter(), len(texts), model.version)
-        ids = [paragraph.id or str(i) for i, paragraph in enumerate(request.paragraphs)]
+        ids = [paragraph.id or str(i) for i, paragraph in enumerate(paragraphs)]
         try:
             options = messages.options(request.options if request.HasField("options") else None)
             check_batch(texts, options, self._settings)
             if self._pool is not None and use_workers(self._pool, len(texts)):
                 encoded = await encode_batch(self._pool, model, ids, texts, options, deadline=_deadline(context))
                 response = pb.TagParagraphsResponse.FromString(encoded)
+                labels = [label for result in response.results for label in result.labels]
             else:
                 tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
                 response = pb.TagParagraphsResponse(results=messages.results(ids, tags))
+                labels = [label for paragraph_tags in tags for label in paragraph_tags.labels]
         except _ERRORS as error:
             await self._abort(context, error, call)
         response.model_version = model.version
-        self._calls.finished(call, "OK", (label for result in response.results for label in result.labels))
+        self._calls.finished(call, "OK", labels)
         return response
 
     async def StreamTagParagraphs(
