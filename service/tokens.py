@@ -9,13 +9,19 @@ import re
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 # Bytes that are not word characters become spaces, so that str.split() yields the runs of word characters.
 _ASCII_NON_WORD = bytes(b if re.fullmatch(r"\w", chr(b)) else 32 for b in range(128)) + bytes([32] * 128)
-# Non-ASCII symbols common in news copy that are not word characters (checked against the regex itself).
-_NON_WORD_SYMBOLS = {
-    ord(ch): " "
-    for ch in "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u20ac\u00a3\u00a5\u20b9\u20a6\u2022\u00b7\u00b0"
-    "\u00d7\u00a7\u00a9\u00ae\u2122\u2032\u2033\u2039\u203a\u201e\u201a\u00a0\u2009\u202f\u200b\u2010\u2011\u2212\u00bd\u00bc\u00be"
-    if not re.fullmatch(r"\w", ch)
-}
+# Non-ASCII symbols common in news copy that are not word characters (checked against the regex itself); a
+# character class finds them far faster than str.translate with a mapping, which looks up every character.
+_NON_WORD_SYMBOLS = re.compile(
+    "["
+    + "".join(
+        re.escape(ch)
+        for ch in "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u20ac\u00a3\u00a5\u20b9\u20a6\u2022"
+        "\u00b7\u00b0\u00d7\u00a7\u00a9\u00ae\u2122\u2032\u2033\u2039\u203a\u201e\u201a\u00a0\u2009\u202f"
+        "\u200b\u2010\u2011\u2212\u00bd\u00bc\u00be"
+        if not re.fullmatch(r"\w", ch)
+    )
+    + "]"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +53,7 @@ class Tokenizer:
             text = text.lower()
         if self._default_tokens:
             if not text.isascii():
-                blanked = text.translate(_NON_WORD_SYMBOLS)
+                blanked = _NON_WORD_SYMBOLS.sub(" ", text)
                 if not blanked.isascii():
                     return self._findall(text)
                 text = blanked
