@@ -54,8 +54,13 @@ def payloads(texts: list[str], per_call: int, method: str) -> list[bytes]:
 
 
 def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connections: int) -> dict[str, Any]:
-    """One load run against `server`, with the server's CPU time per call."""
-    cpu = server.cpu_seconds()
+    """One load run against `server`, with the server's CPU time per call over the measured calls (the warm-up
+    calls excluded)."""
+    cpu_at_start: list[float] = []
+
+    def mark() -> None:
+        cpu_at_start.append(server.cpu_seconds())
+
     if scenario.method == STREAM:
         run = load.stream(
             server.address,
@@ -65,6 +70,7 @@ def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connec
             connections=connections,
             max_messages=scenario.calls,
             max_seconds=SECONDS,
+            on_start=mark,
         )
     else:
         run = load.unary(
@@ -76,10 +82,12 @@ def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connec
             max_calls=scenario.calls,
             max_seconds=SECONDS,
             items_per_call=scenario.per_call,
+            on_start=mark,
         )
     result = asyncio.run(run)
     summary = result.summary()
-    summary["server_cpu_ms_per_call"] = round((server.cpu_seconds() - cpu) * 1000 / max(result.calls, 1), 3)
+    cpu = server.cpu_seconds() - cpu_at_start[0]
+    summary["server_cpu_ms_per_call"] = round(cpu * 1000 / max(result.calls, 1), 3)
     return summary
 
 

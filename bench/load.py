@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import grpc
 import numpy as np
@@ -54,8 +54,10 @@ async def unary(
     max_seconds: float,
     items_per_call: int = 1,
     warmup: int = 200,
+    on_start: Callable[[], object] | None = None,
 ) -> LoadResult:
-    """Keep `in_flight` unary calls going until `max_calls` are answered or `max_seconds` pass."""
+    """Keep `in_flight` unary calls going until `max_calls` are answered or `max_seconds` pass; `on_start` is
+    called once the `warmup` calls are done, as the measured load begins."""
     channels = _channels(address, connections)
     calls = [channel.unary_unary(method) for channel in channels]
     for i in range(warmup):
@@ -63,6 +65,8 @@ async def unary(
     latencies: list[float] = []
     errors = 0
     budget = itertools.count()
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     deadline = started + max_seconds
 
@@ -95,12 +99,15 @@ async def stream(
     connections: int,
     max_messages: int,
     max_seconds: float,
+    on_start: Callable[[], object] | None = None,
 ) -> LoadResult:
     """One bidirectional stream per connection, each keeping `window` messages in flight; latency is the time
-    from writing a message to reading its answer (answers come in order)."""
+    from writing a message to reading its answer (answers come in order). `on_start` is called as it begins."""
     channels = _channels(address, connections)
     latencies: list[float] = []
     errors = 0
+    if on_start is not None:
+        on_start()
     started = time.perf_counter()
     deadline = started + max_seconds
     per_stream = max_messages // connections
