@@ -136,6 +136,17 @@ def test_tables_serve_under_another_sklearn_version_but_a_pickle_does_not(bundle
         load_model(model_path)
 
 
+def test_a_model_without_tables_is_compiled_at_load(bundle_path, tmp_path):
+    model_path = copy_model(bundle_path, tmp_path)
+    card = json.loads(card_path(model_path).read_text())
+    del card["tables"]
+    card_path(model_path).write_text(json.dumps(card))
+    model = load_model(model_path)
+    _, bundle = load_bundle(bundle_path)
+    assert model.fast
+    assert np.abs(model.predict_proba(CHECK_TEXTS) - bundle["pipeline"].predict_proba(list(CHECK_TEXTS))).max() < 1e-9
+
+
 def test_a_model_with_tables_is_served_without_importing_scikit_learn(bundle_path):
     script = (
         "import sys; from pathlib import Path; from service.model import load_model; "
