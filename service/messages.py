@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -24,20 +25,28 @@ def options(message: pb.TagOptions | None) -> Options:
     return Options(threshold=threshold, top_k=message.top_k, explain_terms=message.explain_terms)
 
 
-def results(ids: Sequence[str], tags: Sequence[Tags]) -> list[pb.ParagraphTags]:
-    """One ParagraphTags per paragraph."""
-    return [pb.ParagraphTags(id=i, labels=t.labels, scores=scores(t)) for i, t in zip(ids, tags, strict=True)]
+def add_results(
+    results: RepeatedCompositeFieldContainer[pb.ParagraphTags], ids: Sequence[str], tags: Sequence[Tags]
+) -> None:
+    """Append one ParagraphTags per paragraph to the repeated field `results`. Messages are built in place:
+    passing finished sub-messages to a constructor would copy each of them."""
+    for paragraph_id, paragraph_tags in zip(ids, tags, strict=True):
+        fill_tags(results.add(), paragraph_id, paragraph_tags)
 
 
-def scores(tags: Tags) -> list[pb.LabelScore]:
-    """Every label's LabelScore, in the model's order, with evidence when there is any."""
-    messages = [
-        pb.LabelScore(label=s.label, score=s.score, threshold=s.threshold, assigned=s.assigned) for s in tags.scores
-    ]
-    for message, s in zip(messages, tags.scores, strict=True):
-        if s.evidence:
-            message.evidence.extend(pb.TermWeight(term=term, weight=weight) for term, weight in s.evidence)
-    return messages
+def fill_tags(message: pb.ParagraphTags, paragraph_id: str, tags: Tags) -> None:
+    """Set one paragraph's id, assigned labels and every label's score."""
+    message.id = paragraph_id
+    message.labels.extend(tags.labels)
+    add_scores(message.scores, tags)
+
+
+def add_scores(scores: RepeatedCompositeFieldContainer[pb.LabelScore], tags: Tags) -> None:
+    """Append every label's LabelScore, in the model's order, with evidence when there is any."""
+    for s in tags.scores:
+        score = scores.add(label=s.label, score=s.score, threshold=s.threshold, assigned=s.assigned)
+        for term, weight in s.evidence:
+            score.evidence.add(term=term, weight=weight)
 
 
 def status(error: Exception, code: grpc.StatusCode) -> status_pb2.Status:

@@ -55,7 +55,8 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
                 labels = [label for result in response.results for label in result.labels]
             else:
                 tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
-                response = pb.TagParagraphsResponse(results=messages.results(ids, tags))
+                response = pb.TagParagraphsResponse()
+                messages.add_results(response.results, ids, tags)
                 labels = [label for paragraph_tags in tags for label in paragraph_tags.labels]
         except _ERRORS as error:
             await self._abort(context, error, call)
@@ -81,8 +82,9 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
                 yield pb.StreamTagParagraphsResponse(error=status, model_version=model.version)
             else:
                 self._calls.finished(call, "OK", tags[0].labels)
-                (result,) = messages.results([request.paragraph.id or str(index)], tags)
-                yield pb.StreamTagParagraphsResponse(result=result, model_version=model.version)
+                answer = pb.StreamTagParagraphsResponse(model_version=model.version)
+                messages.fill_tags(answer.result, request.paragraph.id or str(index), tags[0])
+                yield answer
             index += 1
 
     async def TagDocument(
@@ -98,12 +100,10 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
             await self._abort(context, error, call)
         document = document_tags(model, tags)
         self._calls.finished(call._replace(paragraphs=len(tags)), "OK", document.labels)
-        return pb.TagDocumentResponse(
-            paragraphs=messages.results([str(i) for i in range(len(tags))], tags),
-            document_labels=document.labels,
-            document_scores=messages.scores(document),
-            model_version=model.version,
-        )
+        response = pb.TagDocumentResponse(document_labels=document.labels, model_version=model.version)
+        messages.add_results(response.paragraphs, [str(i) for i in range(len(tags))], tags)
+        messages.add_scores(response.document_scores, document)
+        return response
 
     async def GetModel(self, request: pb.GetModelRequest, context: grpc.aio.ServicerContext) -> pb.GetModelResponse:
         model, settings = self._models.current, self._settings

@@ -79,4 +79,6 @@ def _tag(version: str, texts: list[str], options: Options) -> list[Tags]:
 
 def _encode(version: str, ids: list[str], texts: list[str], options: Options) -> bytes:
     tags = _tag(version, texts, options)
-    return bytes(pb.TagParagraphsResponse(results=messages.results(ids, tags)).SerializeToString())
+    response = pb.TagParagraphsResponse()
+    messages.add_results(response.results, ids, tags)
+    return bytes(response.SerializeToString())
