@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 import grpc
 
@@ -52,12 +52,12 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
             if self._pool is not None and use_workers(self._pool, len(texts)):
                 encoded = await encode_batch(self._pool, model, ids, texts, options, deadline=_deadline(context))
                 response = pb.TagParagraphsResponse.FromString(encoded)
-                labels = [label for result in response.results for label in result.labels]
+                labels: Iterable[str] = (label for result in response.results for label in result.labels)
             else:
                 tags = await tag_batch(model, texts, options, _deadline(context), self._pool)
                 response = pb.TagParagraphsResponse()
                 messages.add_results(response.results, ids, tags)
-                labels = [label for paragraph_tags in tags for label in paragraph_tags.labels]
+                labels = (label for paragraph_tags in tags for label in paragraph_tags.labels)
         except _ERRORS as error:
             await self._abort(context, error, call)
         response.model_version = model.version
