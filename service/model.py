@@ -69,10 +69,11 @@ def load_model(path: Path, key: str = "") -> Model:
     thresholds = tuple(float((card.get("thresholds") or {}).get(label, math.nan)) for label in labels)
     if not labels or not all(0.0 <= t <= 1.0 for t in thresholds):
         raise ArtifactError(f"{path}: every label needs a threshold in [0, 1], got {card.get('thresholds')}")
-    read_verified(path, card, "artifact")  # intact even when it is not unpickled: it is what `make eval` reads
-    scorer = _tables_scorer(path, card, len(labels)) if "tables" in card else None
-    if scorer is not None:
-        return Model(path, str(card["version"]), labels, thresholds, card, scorer, fast=True)
+    if "tables" in card:
+        read_verified(path, card, "artifact")  # intact although not unpickled here: it is the fallback
+        scorer = _tables_scorer(path, card, len(labels))
+        if scorer is not None:
+            return Model(path, str(card["version"]), labels, thresholds, card, scorer, fast=True)
     # scikit-learn (tens of MiB and most of a second) is imported only for a model that needs it
     from service import pipeline  # noqa: PLC0415
 

@@ -40,7 +40,7 @@ class ModelSlot:
         self.reloads["ok"] += 1
         _LOGGER.info("model reloaded: %s -> %s", previous.version, model.version)
         del previous
-        gc.collect()  # the old pipeline's reference cycles: free them now, not at some later full collection
+        gc.collect()  # the old model's reference cycles: free them now, not at some later full collection
         return True
 
 

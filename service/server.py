@@ -96,7 +96,7 @@ async def start(settings: Settings) -> RunningServer:
     server, port = create_server(settings, models, health_servicer, pool, CallRecorder(metrics))
     # Long-lived objects (the model, gRPC's own) leave the collector's view: a full collection would otherwise
     # walk every vocabulary string on the hot path.
-    gc.collect()  # first: what is garbage now (the unpickled pipeline's cycles) must not be frozen with the rest
+    gc.collect()  # first: what is garbage now (loading's leftovers) must not be frozen with the rest
     gc.freeze()
     await server.start()
     if metrics is not None:

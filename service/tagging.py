@@ -36,22 +36,13 @@ class Tags(NamedTuple):
     scores: tuple[LabelScore, ...]
 
 
-def score_texts(model: Model, texts: Sequence[str], explain_terms: int) -> tuple[list[list[float]], list[Evidence]]:
-    """The scores of `texts`, and their evidence when `explain_terms` > 0 (else an empty list)."""
-    evidence = [model.evidence(text, explain_terms) for text in texts] if explain_terms else []
-    return model.scores(texts), evidence
-
-
 def tag_texts(model: Model, texts: Sequence[str], options: Options) -> list[Tags]:
     """Score `texts` with `model` and apply `options` to each."""
-    return decide_all(model, *score_texts(model, texts, options.explain_terms), options)
-
-
-def decide_all(model: Model, scores: list[list[float]], evidence: list[Evidence], options: Options) -> list[Tags]:
-    """decide() for every text of a batch scored by score_texts()."""
-    if evidence:
-        return [decide(model, row, options, e) for row, e in zip(scores, evidence, strict=True)]
-    return [decide(model, row, options) for row in scores]
+    scores = model.scores(texts)
+    if not options.explain_terms:
+        return [decide(model, row, options) for row in scores]
+    evidence = [model.evidence(text, options.explain_terms) for text in texts]
+    return [decide(model, row, options, e) for row, e in zip(scores, evidence, strict=True)]
 
 
 def decide(model: Model, scores: Sequence[float], options: Options, evidence: Evidence | None = None) -> Tags:

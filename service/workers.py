@@ -12,7 +12,7 @@ from service import messages
 from service.artifact import ArtifactError
 from service.gen import tagger_service_pb2 as pb
 from service.model import Model, load_model
-from service.tagging import Options, Tags, decide_all, score_texts
+from service.tagging import Options, Tags, tag_texts
 
 # The worker process's model and key, set by the pool's initializer.
 _worker_model: Model | None = None
@@ -73,8 +73,7 @@ def _model(version: str) -> Model:
 
 
 def _tag(version: str, texts: list[str], options: Options) -> list[Tags]:
-    model = _model(version)
-    return decide_all(model, *score_texts(model, texts, options.explain_terms), options)
+    return tag_texts(_model(version), texts, options)
 
 
 def _encode(version: str, ids: list[str], texts: list[str], options: Options) -> bytes:
