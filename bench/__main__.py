@@ -17,8 +17,8 @@ from bench import load
 from bench.inprocess import compare
 from bench.process import ServerProcess, python_module, start
 from service.gen import tagger_service_pb2 as pb
-from service.model import load_model
-from service.pipeline import load_bundle
+from service.model.bundle import load_bundle
+from service.model.loader import load_model
 from training.data import SHIPPED_TEST, read_examples
 
 METHOD = "/tagger.v1.TaggerService/TagParagraphs"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from service.model import Model
+from service.model.loader import Model
 
 REALWORLD = Path("../shared/data/realworld")
 

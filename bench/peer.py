@@ -18,7 +18,7 @@ import joblib
 
 from bench.__main__ import METHOD, SCENARIOS, Scenario, measure, payloads
 from bench.process import ServerProcess, python_module, start
-from service.pipeline import load_bundle
+from service.model.bundle import load_bundle
 from training.data import SHIPPED_TEST, read_examples
 
 PEER_VENV = Path(".peer-venv")
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results/peer.json"))
     args = parser.parse_args(argv)
     card, bundle = load_bundle(args.model)
-    python = install(card["sklearn_version"])
+    python = install(card.sklearn_version)
     texts = [e.text for e in read_examples([SHIPPED_TEST])]
     peer = start_peer(args.out.parent / "peer-model", bundle["pipeline"])
     tagger = start(python_module("service"), {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(args.model)})

@@ -28,9 +28,9 @@ from bench.__main__ import METHOD, payloads
 from bench.process import ServerProcess, python_module, start
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from service.pipeline import load_bundle
-from training.card import copy_model, keep_previous
+from service.model.bundle import load_bundle
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, read_examples
+from training.publish import copy_model, keep_previous
 
 CONNECTIONS = 4
 IN_FLIGHT = 8
@@ -102,7 +102,7 @@ def prepare(model: Path, root: Path, every: float, key: str) -> Rollout:
     """A, B and the served folder (holding A) under `root`; both models verified and of different versions."""
     a = copy_into(model, root / "a")
     b = train_variant(root / "b" / model.name, root / "train-subset.jsonl")
-    versions = (str(load_bundle(a, key)[0]["version"]), str(load_bundle(b, key)[0]["version"]))
+    versions = (load_bundle(a, key)[0].version, load_bundle(b, key)[0].version)
     if versions[0] == versions[1]:
         raise SystemExit(f"models A and B have the same version {versions[0]}; nothing to roll out")
     return Rollout((a, b), versions, copy_into(a, root / "served"), every)

@@ -6,14 +6,16 @@ import asyncio
 import logging
 import sys
 
-from service.artifact import ArtifactError
+from service.api.lifecycle import serve
+from service.api.server import BindError
 from service.config import Settings, SettingsError
-from service.logs import configure_logging
-from service.server import serve
+from service.domain.errors import ModelError
+from service.observability.logs import configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve; exit 0 after a clean stop, 1 when the model cannot be served, 2 on a bad setting."""
+    """Serve; exit 0 after a clean stop, 1 when the model cannot be served or the address bound, 2 on a bad
+    setting."""
     try:
         settings = Settings.from_env(sys.argv[1:] if argv is None else argv)
     except SettingsError as error:
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format)
     try:
         asyncio.run(serve(settings))
-    except (ArtifactError, OSError) as error:
+    except (ModelError, BindError, OSError) as error:
         logging.getLogger("service").error("cannot serve: %s", error)
         return 1
     return 0

@@ -1,56 +1,96 @@
-"""Settings: read once from TAGGER_* environment variables and command-line flags into a frozen object."""
+"""Settings: read once from TAGGER_* environment variables and command-line flags into frozen objects.
+
+Each field says what it is where it is defined (`doc` in its metadata); the README's settings table is generated
+from these definitions (`python -m service.config`) and a test holds the two equal. Values are parsed by the
+field's type; an empty or malformed value is an error that names the variable and what it expects."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+import sys
+import types
+import typing
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-_PREFIX = "TAGGER_"
+from service.domain.limits import EXPLAIN_TERMS_CAP, Limits
+
+PREFIX = "TAGGER_"
+_EXPECTS = {int: "an integer", float: "a number", Path: "a file path", str: "a string"}
 
 
 class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable or flag."""
 
 
+def setting(default: Any, doc: str, *, factory: Any = None, secret: bool = False) -> Any:
+    """A settings field with its documentation (and a factory for a default computed at start)."""
+    if factory is not None:
+        return dataclasses.field(default_factory=factory, metadata={"doc": doc}, repr=not secret)
+    return dataclasses.field(default=default, metadata={"doc": doc}, repr=not secret)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything the server needs to know; flags override TAGGER_<FIELD> variables, which override defaults."""
 
-    address: str = "127.0.0.1:50051"
-    model_path: Path = Path("models/tagger.joblib")
-    workers: int = dataclasses.field(default_factory=lambda: os.cpu_count() or 1)
-    max_text_chars: int = 20_000
-    max_paragraphs: int = 1_000
-    max_document_chars: int = 200_000
-    max_explain_terms: int = 50
-    max_concurrent: int = 256
-    grace_seconds: float = 10.0
-    reload_seconds: float = 5.0
-    keepalive_seconds: float = 60.0
-    max_connection_age_seconds: float = 1800.0
-    model_key: str = dataclasses.field(default="", repr=False)
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    tls_client_ca: Path | None = None
-    log_format: str = "text"
-    metrics_address: str = ""
+    address: str = setting("127.0.0.1:50051", "host:port to listen on (port 0 picks a free one and logs it)")
+    model_path: Path = setting(
+        Path("models/tagger.joblib"),
+        "the model; its card is the same name with `.json`, its linear tables `.tables.npz`",
+    )
+    workers: int = setting(
+        None,
+        "scoring processes for large batches (1: score in the server process)",
+        factory=lambda: os.cpu_count() or 1,
+    )
+    max_text_chars: int = setting(20_000, "longest paragraph, in code points")
+    max_paragraphs: int = setting(1_000, "most paragraphs in one `TagParagraphs` call or stream message")
+    max_document_chars: int = setting(200_000, "longest `TagDocument` text, in code points")
+    max_explain_terms: int = setting(
+        EXPLAIN_TERMS_CAP, f"the most explain terms per label (at most {EXPLAIN_TERMS_CAP})"
+    )
+    max_concurrent: int = setting(256, "calls in flight before new ones get `RESOURCE_EXHAUSTED` at once")
+    grace_seconds: float = setting(10.0, "how long calls in flight may run after SIGTERM")
+    reload_seconds: float = setting(5.0, "how often the model card is checked for a new model (SIGHUP: at once)")
+    keepalive_seconds: float = setting(60.0, "server keepalive ping interval")
+    max_connection_age_seconds: float = setting(
+        1800.0, "connections are recycled after this, so load balancers can spread long-lived clients"
+    )
+    model_key: str = setting("", "HMAC key: the server refuses unsigned or wrongly signed models", secret=True)
+    tls_cert: Path | None = setting(None, "serve TLS with this certificate (PEM) and `TAGGER_TLS_KEY`")
+    tls_key: Path | None = setting(None, "the private key (PEM) of `TAGGER_TLS_CERT`")
+    tls_client_ca: Path | None = setting(None, "require client certificates signed by this CA (mutual TLS)")
+    log_format: str = setting("text", "`text`, or `json` for one JSON object per line")
+    metrics_address: str = setting("", "host:port for Prometheus metrics at `/metrics` (unset: off)")
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_text_chars", "max_paragraphs", "max_document_chars", "max_concurrent"):
             if getattr(self, name) < 1:
-                raise SettingsError(f"{_PREFIX}{name.upper()} must be at least 1, got {getattr(self, name)}")
-        if not 0 <= self.max_explain_terms <= 50:
-            raise SettingsError(f"{_PREFIX}MAX_EXPLAIN_TERMS must be in [0, 50], got {self.max_explain_terms}")
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.max_explain_terms <= EXPLAIN_TERMS_CAP:
+            raise SettingsError(
+                f"{PREFIX}MAX_EXPLAIN_TERMS must be in [0, {EXPLAIN_TERMS_CAP}], got {self.max_explain_terms}"
+            )
         if self.log_format not in ("text", "json"):
-            raise SettingsError(f"{_PREFIX}LOG_FORMAT must be 'text' or 'json', got {self.log_format!r}")
+            raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', got {self.log_format!r}")
         if (self.tls_cert is None) != (self.tls_key is None):
-            raise SettingsError(f"{_PREFIX}TLS_CERT and {_PREFIX}TLS_KEY must be given together")
+            raise SettingsError(f"{PREFIX}TLS_CERT and {PREFIX}TLS_KEY must be given together")
         if self.tls_client_ca is not None and self.tls_cert is None:
-            raise SettingsError(f"{_PREFIX}TLS_CLIENT_CA needs {_PREFIX}TLS_CERT and {_PREFIX}TLS_KEY")
+            raise SettingsError(f"{PREFIX}TLS_CLIENT_CA needs {PREFIX}TLS_CERT and {PREFIX}TLS_KEY")
+
+    @property
+    def host(self) -> str:
+        """The host part of `address`, without IPv6 brackets."""
+        return self.address.rsplit(":", 1)[0].strip("[]")
+
+    @property
+    def limits(self) -> Limits:
+        """What one request may hold."""
+        return Limits(self.max_text_chars, self.max_paragraphs, self.max_document_chars, self.max_explain_terms)
 
     @property
     def max_message_bytes(self) -> int:
@@ -61,38 +101,77 @@ class Settings:
     @classmethod
     def from_env(cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from `environ` (default os.environ) and then `argv` flags such as `--max-paragraphs`."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        parser = argparse.ArgumentParser(prog="python -m service", description="Serve the tagger over gRPC.")
-        for field in dataclasses.fields(cls):
-            convert = _converter(field.type)
-            env_name = _PREFIX + field.name.upper()
-            if env_name in environ:
-                values[field.name] = _convert(convert, environ[env_name], env_name)
-            parser.add_argument(
-                "--" + field.name.replace("_", "-"),
-                dest=field.name,
-                metavar=field.name.upper(),
-                help=f"(env {env_name})",
-            )
-        flags = parser.parse_args(argv if argv is not None else [])
-        for field in dataclasses.fields(cls):
+        return read(cls, argv if argv is not None else [], environ, prog="python -m service")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientSettings:
+    """What the `tagger` command-line client reads from the environment (its flags override them)."""
+
+    address: str = setting(Settings.address, "the server the `tagger` client calls (a `dns:///` target balances)")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """What `python -m training` reads from the environment (its flags override them)."""
+
+    model_path: Path = setting(Settings.model_path, "where training writes the model (the server's model_path)")
+    model_key: str = setting("", "HMAC key that training signs the card with", secret=True)
+
+
+_S = TypeVar("_S")
+_USED_BY = {ClientSettings: "(client)", TrainingSettings: "(training)"}
+
+
+def read(cls: type[_S], argv: Sequence[str] | None, environ: Mapping[str, str] | None, prog: str) -> _S:
+    """An instance of the settings class `cls` from TAGGER_* variables in `environ`, then `argv` flags (None: no
+    flag parsing). Raises SettingsError naming the variable or flag whose value cannot be used."""
+    environ = os.environ if environ is None else environ
+    types_ = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        env_name = PREFIX + field.name.upper()
+        if env_name in environ:
+            values[field.name] = parse(types_[field.name], environ[env_name], env_name)
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            dest=field.name,
+            metavar=field.name.upper(),
+            help=f"{field.metadata['doc']} (env {env_name})",
+        )
+    if argv is not None:
+        flags = parser.parse_args(argv)
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
             raw = getattr(flags, field.name)
             if raw is not None:
-                flag = "--" + field.name.replace("_", "-")
-                values[field.name] = _convert(_converter(field.type), raw, flag)
-        return cls(**values)
+                values[field.name] = parse(types_[field.name], raw, "--" + field.name.replace("_", "-"))
+    return cls(**values)
 
 
-def _converter(annotation: object) -> Callable[[str], Any]:
-    text = str(annotation)
-    if text.startswith("Path"):
-        return lambda raw: Path(raw) if raw else None
-    return {"int": int, "float": float}.get(text, str)
-
-
-def _convert(convert: Callable[[str], Any], raw: str, name: str) -> Any:
+def parse(kind: Any, raw: str, name: str) -> Any:
+    """`raw` as the type `kind` (int, float, str, Path, or one of them | None); `name` is for the message."""
+    if isinstance(kind, types.UnionType):
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if raw.strip() == "":
+        raise SettingsError(f"{name} is empty; it expects {_EXPECTS[kind]} (unset it to use the default)")
     try:
-        return convert(raw)
+        return kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+        raise SettingsError(f"{name} must be {_EXPECTS[kind]}, got {raw!r}") from None
+
+
+def settings_table() -> str:
+    """The README's settings table (Markdown), from the fields' definitions and defaults."""
+    rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
+    for cls in (Settings, ClientSettings, TrainingSettings):
+        for field in dataclasses.fields(cls):
+            default = field.default if field.default is not dataclasses.MISSING else "number of CPUs"
+            shown = "" if default is None or default == "" else f"`{default}`"
+            flag = f"`--{field.name.replace('_', '-')}`" if cls is Settings else _USED_BY[cls]
+            rows.append(f"| `{PREFIX}{field.name.upper()}` | {flag} | {shown} | {field.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(settings_table())

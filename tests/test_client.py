@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.client import main
+from service.cli.main import main
 from tests.corpus import DEFENCE, ECONOMIC
 
 

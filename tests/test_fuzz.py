@@ -17,12 +17,11 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from service.document import split_paragraphs
+from service.domain.document import split_paragraphs
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from tests.conftest import RETRY_UNAVAILABLE, ServerThread
 from tests.corpus import DEFENCE, ECONOMIC, MIXED, NONE, POLITICAL
-from tests.test_server import health_status
+from tests.helpers import RETRY_UNAVAILABLE, ServerThread, health_status
 
 T = TypeVar("T")
 

@@ -4,27 +4,33 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
 import time
 import urllib.request
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+from prometheus_client.parser import text_string_to_metric_families
 
-from service.artifact import card_path, sha256_bytes
+from service.api.server import SERVICE_NAME, set_serving
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from service.server import SERVICE_NAME, set_serving
-from tests.conftest import RETRY_UNAVAILABLE, copy_model, start_server, write_corpus
+from service.model.card import card_path, sha256_bytes
 from tests.corpus import rows
-from tests.test_model import _WritesAFile
+from tests.helpers import (
+    RETRY_UNAVAILABLE,
+    WritesAFile,
+    copy_model,
+    current_version,
+    health_status,
+    start_server,
+    wait_for,
+    write_corpus,
+)
 from training import __main__ as training_main
-
-
-def health_status(address: str, service: str = "") -> int:
-    with grpc.insecure_channel(address) as channel:
-        return int(health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service)).status)
+from training.rollback import rollback
 
 
 def test_health_is_serving_then_not_serving(bundle_path):
@@ -46,20 +52,6 @@ def test_reflection_lists_the_service_and_health(grpc_server):
         assert {"tagger.v1.TaggerService", "grpc.health.v1.Health"} <= services
         descriptor = database.FindFileContainingSymbol("tagger.v1.TaggerService")
         assert "TagParagraphs" in [m.name for m in descriptor.service[0].method]
-
-
-def current_version(address: str) -> str:
-    with grpc.insecure_channel(address) as channel:
-        return str(pb_grpc.TaggerServiceStub(channel).GetModel(pb.GetModelRequest()).model_version)
-
-
-def wait_for(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_new_model_is_picked_up_and_a_bad_one_is_refused(tmp_path, bundle_path):
@@ -118,15 +110,24 @@ def test_metrics_endpoint_counts_calls_and_shows_the_model(bundle_path):
             stub.TagParagraphs(pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=rows()[0][0])]))
             with pytest.raises(grpc.RpcError):
                 stub.TagParagraphs(pb.TagParagraphsRequest())
-        url = f"http://127.0.0.1:{server.running.metrics_port}/metrics"
+        assert server.running.metrics is not None
+        url = f"http://127.0.0.1:{server.running.metrics.port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
-        assert 'tagger_calls_total{rpc="TagParagraphs",code="OK"} 1' in text
-        assert 'tagger_calls_total{rpc="TagParagraphs",code="INVALID_ARGUMENT"} 1' in text
-        assert 'tagger_call_duration_seconds_count{rpc="TagParagraphs"} 2' in text
-        assert "tagger_paragraphs_scored_total 1" in text and 'tagger_labels_assigned_total{label="defence"} 1' in text
-        assert f'tagger_model_info{{version="{server.models.current.version}"}} 1' in text
-        assert 'tagger_model_reloads_total{outcome="refused"} 0' in text
+            assert response.headers["Content-Type"].startswith("text/plain; version=")
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(response.read().decode())
+                for sample in family.samples
+            }
+        assert samples["tagger_calls_total", (("code", "OK"), ("rpc", "TagParagraphs"))] == 1
+        assert samples["tagger_calls_total", (("code", "INVALID_ARGUMENT"), ("rpc", "TagParagraphs"))] == 1
+        assert samples["tagger_call_duration_seconds_count", (("rpc", "TagParagraphs"),)] == 2
+        assert samples["tagger_call_duration_seconds_bucket", (("le", "+Inf"), ("rpc", "TagParagraphs"))] == 2
+        assert samples["tagger_paragraphs_scored_total", ()] == 1
+        assert samples["tagger_labels_assigned_total", (("label", "defence"),)] == 1
+        assert samples["tagger_model_info", (("version", server.models.current.version),)] == 1
+        assert samples["tagger_model_reloads_total", (("outcome", "refused"),)] == 0
+        assert samples["process_resident_memory_bytes", ()] > 0  # prometheus_client's process metrics
     finally:
         server.stop()
 
@@ -136,7 +137,7 @@ def test_malicious_model_is_refused_at_reload_and_never_runs(tmp_path, bundle_pa
     server = start_server(model, model_key="", reload_seconds=0.1)
     marker = tmp_path / "pwned"
     try:
-        payload = pickle.dumps(_WritesAFile(marker))
+        payload = pickle.dumps(WritesAFile(marker))
         card = json.loads(card_path(model).read_text())
         card["artifact"]["sha256"] = sha256_bytes(payload)
         card["sklearn_version"] = "0.0.0"
@@ -155,7 +156,8 @@ def test_worker_processes_score_large_batches_like_the_main_process(tmp_path, bu
     server = start_server(model, workers=2, reload_seconds=0.1)
     batch = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=f"{t} {i}") for i, (t, _) in enumerate(rows() * 3)])
     try:
-        assert server.running.pool is not None and wait_for(lambda: server.running.pool.ready, 60)
+        pool = server.running.pool
+        assert pool is not None and wait_for(lambda: len(pool.ready(server.models.current.version)) == 2, 60)
         with grpc.insecure_channel(server.address) as ours, grpc.insecure_channel(grpc_server.address) as inline:
             pooled = pb_grpc.TaggerServiceStub(ours).TagParagraphs(batch)
             expected = pb_grpc.TaggerServiceStub(inline).TagParagraphs(batch)
@@ -185,3 +187,85 @@ def test_connection_recycling_loses_no_call_of_a_retrying_client(bundle_path):
         assert calls > 100
     finally:
         server.stop()
+
+
+def test_stop_finishes_every_call_a_handler_started(bundle_path):
+    server = start_server(bundle_path, metrics_address="127.0.0.1:0", grace_seconds=10.0)
+    assert server.running.metrics is not None
+    registry = server.running.metrics.metrics.registry
+    batch = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=t) for t, _ in rows()])
+    answered: list[int] = []
+    stopping = threading.Event()
+
+    def client() -> None:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            while not stopping.is_set():
+                try:
+                    stub.TagParagraphs(batch, timeout=10)
+                    answered.append(1)
+                except grpc.RpcError:
+                    assert stopping.is_set(), "a call failed before the stop"
+                    return
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    stopping.set()
+    server.stop(10.0)
+    for thread in threads:
+        thread.join(timeout=15)
+    started = {
+        sample.labels["code"]: sample.value
+        for family in registry.collect()
+        if family.name == "tagger_calls"
+        for sample in family.samples
+        if sample.name == "tagger_calls_total"
+    }
+    # every call that reached a handler ended OK and its answer reached the client
+    assert len(answered) > 50 and started == {"OK": len(answered)}
+
+
+def test_rollout_and_rollback_under_load_fail_no_call_and_switch_versions(tmp_path, bundle_path):
+    model = copy_model(bundle_path, tmp_path)
+    server = start_server(model, workers=2, reload_seconds=0.1)
+    texts = [t for t, _ in rows()]
+    batch = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=texts[i % len(texts)]) for i in range(200)])
+    seen: list[list[str]] = [[], []]  # the versions each client's answers carried, in order
+    failures: list[grpc.StatusCode] = []
+    done = threading.Event()
+
+    def client(versions: list[str]) -> None:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            while not done.is_set():
+                try:
+                    versions.append(stub.TagParagraphs(batch, timeout=30).model_version)
+                except grpc.RpcError as error:
+                    failures.append(error.code())
+
+    threads = [threading.Thread(target=client, args=(versions,)) for versions in seen]
+    try:
+        first = server.models.current.version
+        pool = server.running.pool
+        assert pool is not None and wait_for(lambda: len(pool.ready(first)) == 2, 60)
+        for thread in threads:
+            thread.start()
+        data = write_corpus(
+            tmp_path / "more.jsonl", [*rows(), ("The navy commissioned two new frigates.", ("defence",))]
+        )
+        assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1"]) == 0
+        second = json.loads(card_path(model).read_text())["version"]
+        assert second != first and wait_for(lambda: all(v and v[-1] == second for v in seen), 60)
+        rollback(model)
+        assert wait_for(lambda: all(v[-1] == first for v in seen), 60)
+        assert wait_for(lambda: len(pool.ready(first)) == 2, 60)  # the workers follow the slot
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        server.stop()
+    assert failures == []
+    for versions in seen:
+        assert [v for i, v in enumerate(versions) if i == 0 or versions[i - 1] != v] == [first, second, first]

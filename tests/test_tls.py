@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from service.client import main as cli
+from service.cli.main import main as cli
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from tests.conftest import ServerThread, start_server
+from tests.helpers import ServerThread, start_server
 
 
 def _issue(

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from service.artifact import card_path, sha256_bytes, tables_path
-from service.model import load_model
-from tests.conftest import write_corpus
+from service.model.card import FileEntry, ModelCard, card_path, sha256_bytes, tables_path
+from service.model.loader import load_model
 from tests.corpus import rows
+from tests.helpers import write_corpus
 from training import __main__ as training_main
 from training import evaluate
-from training.card import previous_path, write_model
 from training.data import DataError, read_examples
+from training.publish import previous_path, write_model
 from training.rollback import rollback
 
 CARD_KEYS = {
@@ -138,9 +138,10 @@ def test_interrupted_write_leaves_the_previous_model_untouched(tmp_path, bundle_
     def interrupted(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("training.card.keep_previous", interrupted)
+    monkeypatch.setattr("training.publish.keep_previous", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        write_model(model, {"pipeline": None, "labels": [], "thresholds": {}}, {"version": "x"})
+        card = ModelCard("x", ("a",), {"a": 0.5}, FileEntry(model.name, ""))
+        write_model(model, {"pipeline": None, "labels": ["a"], "thresholds": {"a": 0.5}}, card)
     assert (model.read_bytes(), card_path(model).read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tagger.joblib", "tagger.json"]
 

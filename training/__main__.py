@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import sys
 import time
@@ -12,9 +11,10 @@ from typing import Any
 
 import sklearn
 
-from service.pipeline import UnsupportedPipeline, compile_pipeline
-from service.tables import LinearTables
-from training.card import data_summary, model_version, now_rfc3339, write_model
+from service.config import SettingsError, TrainingSettings, read
+from service.model.bundle import UnsupportedPipeline, compile_pipeline
+from service.model.card import FileEntry, ModelCard
+from service.model.tables import LinearTables
 from training.data import (
     SHIPPED_TEST,
     SHIPPED_TRAIN,
@@ -24,17 +24,25 @@ from training.data import (
     near_duplicates,
     read_examples,
 )
-from training.metrics import evaluate
-from training.pipeline import build_pipeline
+from training.estimator import build_pipeline
+from training.publish import data_summary, model_version, now_rfc3339, write_model
+from training.quality import evaluate
 from training.report import write_pr_curves
 from training.search import CLASSIFIER_GRID, FOLDS, SELECTION, VECTORIZER_GRID, search, tune_thresholds
 
 
 def main(argv: list[str] | None = None) -> int:
     """Train; exit 0 when model and card are written, 1 when the data is refused (nothing written)."""
+    try:
+        settings = read(TrainingSettings, None, None, prog="python -m training")
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     parser.add_argument("--data", type=Path, nargs="+", help=f"JSONL or CSV files (default {SHIPPED_TRAIN})")
-    parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"), help="where to write")
+    parser.add_argument(
+        "--model", type=Path, default=settings.model_path, help=f"where to write ({settings.model_path})"
+    )
     parser.add_argument("--test", type=Path, help=f"held-out file (default {SHIPPED_TEST} with the default data)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for the settings search (default 2)")
     args = parser.parse_args(argv)
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             args.model,
             args.test or (None if args.data else SHIPPED_TEST),
             args.jobs,
+            settings.model_key,
         )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -53,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int = 2) -> dict[str, Any]:
-    """The whole run; raises DataError before anything is written if the data is refused."""
+def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int = 2, key: str = "") -> ModelCard:
+    """The whole run; raises DataError before anything is written if the data is refused. The card is signed with
+    `key` when it is set."""
     started = time.monotonic()
     _stage(started, f"loading and validating {', '.join(map(str, paths))}")
     examples = read_examples(paths)
@@ -81,30 +91,32 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
         probabilities = pipeline.predict_proba([e.text for e in test])
         metrics["test"] = evaluate(label_matrix(test, labels), probabilities, thresholds, labels)
     data = data_summary(paths, examples, labels)
-    card = {
-        "version": model_version(data, result.best, labels),
-        "created": now_rfc3339(),
-        "data": data,
-        "test_data": str(test_path) if test_path else None,
-        "python": platform.python_version(),
-        "sklearn_version": sklearn.__version__,
-        "labels": labels,
-        "settings": {
+    thresholds_by_label = dict(zip(labels, thresholds, strict=True))
+    card = ModelCard(
+        version=model_version(data, result.best, labels),
+        labels=tuple(labels),
+        thresholds=thresholds_by_label,
+        artifact=FileEntry(model_path.name, ""),  # its digest is set when the file is written
+        created=now_rfc3339(),
+        sklearn_version=sklearn.__version__,
+        python=platform.python_version(),
+        data=data,
+        test_data=str(test_path) if test_path else None,
+        settings={
             "chosen": result.best,
             "grid": {**VECTORIZER_GRID, **CLASSIFIER_GRID},
             "folds": FOLDS,
             "selection": SELECTION,
             "scores": result.scores,
         },
-        "thresholds": dict(zip(labels, thresholds, strict=True)),
-        "metrics": metrics,
-    }
+        metrics=metrics,
+    )
     tables = compile_tables(pipeline, texts, started)
     _stage(started, f"writing {model_path}, its tables and its card")
-    bundle = {"pipeline": pipeline, "labels": labels, "thresholds": card["thresholds"]}
-    written = write_model(model_path, bundle, card, os.environ.get("TAGGER_MODEL_KEY", ""), tables)
+    bundle = {"pipeline": pipeline, "labels": labels, "thresholds": thresholds_by_label}
+    written = write_model(model_path, bundle, card, key, tables)
     report = model_path.with_suffix(".pr.png")
-    if write_pr_curves(report, y, result.oof, labels, thresholds=thresholds, title=f"out-of-fold, {card['version']}"):
+    if write_pr_curves(report, y, result.oof, labels, thresholds=thresholds, title=f"out-of-fold, {card.version}"):
         _stage(started, f"wrote the precision-recall report {report}")
     return written
 
@@ -124,19 +136,19 @@ def _stage(started: float, message: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
 
 
-def _print_table(card: dict[str, Any]) -> None:
-    print(f"\nmodel {card['version']}  ({card['data']['rows']} paragraphs)")
+def _print_table(card: ModelCard) -> None:
+    print(f"\nmodel {card.version}  ({card.data['rows']} paragraphs)")
     header = ("label", "threshold", "cv P", "cv R", "cv F1", "test P", "test R", "test F1")
     print("{:<14}{:>10}  {:>6} {:>6} {:>6}  {:>6} {:>6} {:>6}".format(*header))
-    test = card["metrics"]["test"] or {"per_label": {}}
-    for label in card["labels"]:
-        cv, held = card["metrics"]["cv"]["per_label"][label], test["per_label"].get(label)
-        row = f"{label:<14}{card['thresholds'][label]:>10.3f}  " + _prf(cv)
+    test = card.metrics["test"] or {"per_label": {}}
+    for label in card.labels:
+        cv, held = card.metrics["cv"]["per_label"][label], test["per_label"].get(label)
+        row = f"{label:<14}{card.thresholds[label]:>10.3f}  " + _prf(cv)
         if held:
             row += "  " + _prf(held)
         print(row)
     for split in ("cv", "test"):
-        figures = card["metrics"][split]
+        figures = card.metrics[split]
         if figures:
             print(
                 f"{split}: micro F1 {figures['micro_f1']:.3f}  macro F1 {figures['macro_f1']:.3f}  "

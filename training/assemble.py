@@ -10,7 +10,7 @@ from pathlib import Path
 from sklearn.model_selection import train_test_split
 
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, Example, near_duplicates, read_examples
-from training.pipeline import RANDOM_STATE
+from training.estimator import RANDOM_STATE
 
 TEST_SHARE = 0.15
 

@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from service.artifact import ArtifactError
-from service.model import load_model
+from service.config import TrainingSettings, read
+from service.domain.errors import ModelError
+from service.model.loader import load_model
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, DataError, Example, label_matrix, label_names, read_examples
-from training.metrics import label_metrics
-from training.pipeline import build_baseline
+from training.estimator import build_baseline
+from training.quality import label_metrics
 
 
 def evaluate_full(labels: Sequence[str], predicted: np.ndarray, examples: Sequence[Example]) -> dict[str, Any]:
@@ -66,9 +67,11 @@ def baseline_predictions(examples: Sequence[Example]) -> tuple[list[str], np.nda
     return labels, predicted, "baseline (TF-IDF 1-2 grams + logistic regression, threshold 0.5)"
 
 
-def model_predictions(model_path: Path, examples: Sequence[Example]) -> tuple[list[str], np.ndarray, str]:
-    """The labels assigned by the trained model at its tuned thresholds."""
-    model = load_model(model_path)
+def model_predictions(
+    model_path: Path, examples: Sequence[Example], key: str = ""
+) -> tuple[list[str], np.ndarray, str]:
+    """The labels assigned by the trained model at its tuned thresholds (its card checked with `key`, when set)."""
+    model = load_model(model_path, key)
     probabilities = model.predict_proba([e.text for e in examples])
     return list(model.labels), (probabilities >= np.asarray(model.thresholds)).astype(np.int8), model.version
 
@@ -94,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     """Evaluate; exit 1 when the data or the model cannot be read."""
     parser = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__)
     parser.add_argument("--data", type=Path, default=SHIPPED_TEST, help=f"JSONL or CSV (default {SHIPPED_TEST})")
-    parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"))
+    settings = read(TrainingSettings, None, None, prog="python -m training.evaluate")
+    parser.add_argument("--model", type=Path, default=settings.model_path, help=f"default {settings.model_path}")
     parser.add_argument("--partial", action="store_true", help="labels are partial (implied by `orig_label`)")
     parser.add_argument("--json", action="store_true", help="print exactly one JSON object")
     parser.add_argument("--baseline", action="store_true", help="evaluate the plain corpus baseline, not --model")
@@ -102,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         examples = read_examples([args.data])
         labels, predicted, name = (
-            baseline_predictions(examples) if args.baseline else model_predictions(args.model, examples)
+            baseline_predictions(examples)
+            if args.baseline
+            else model_predictions(args.model, examples, settings.model_key)
         )
-    except (ArtifactError, DataError) as error:
+    except (ModelError, DataError) as error:
         print(f"eval: {error}", file=sys.stderr)
         return 1
     partial = args.partial or all("orig_label" in e.extra for e in examples)

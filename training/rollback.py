@@ -7,8 +7,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from service.artifact import card_path
-from training.card import copy_model, previous_path
+from service.config import TrainingSettings, read
+from service.model.card import card_path
+from training.publish import copy_model, previous_path
 
 
 def rollback(model_path: Path) -> None:
@@ -29,7 +30,8 @@ def rollback(model_path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Roll back the model at --model; exit 1 when there is no previous model."""
     parser = argparse.ArgumentParser(prog="python -m training.rollback", description=__doc__)
-    parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"))
+    settings = read(TrainingSettings, None, None, prog="python -m training.rollback")
+    parser.add_argument("--model", type=Path, default=settings.model_path, help=f"default {settings.model_path}")
     args = parser.parse_args(argv)
     try:
         rollback(args.model)

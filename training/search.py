@@ -13,7 +13,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from training.pipeline import RANDOM_STATE, build_classifier, build_vectorizer
+from training.estimator import RANDOM_STATE, build_classifier, build_vectorizer
 
 VECTORIZER_GRID: dict[str, list[Any]] = {"ngram_max": [1, 2], "min_df": [1, 2], "sublinear_tf": [True, False]}
 CLASSIFIER_GRID: dict[str, list[Any]] = {"c": [2.0, 8.0, 32.0], "class_weight": [None, "balanced"]}

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from service.tokens import TokenSettings
+from service.model.tokens import TokenSettings
 
 FORMAT = "tagger.linear-tables.v1"
 # Scored by the pipeline when the tables are written and by the fast scorer when they are loaded: a model whose
@@ -29,7 +29,7 @@ CHECK_TEXTS = (
     "\u201cWe will not be moved,\u201d the minister said \u2014 twice \u2014 before the \u00a32bn vote.",
 )
 # The largest difference from Pipeline.predict_proba that tables may show on any text they are checked on.
-TOLERANCE = 1e-6
+TOLERANCE = 1e-9
 
 
 class TablesError(ValueError):

@@ -13,15 +13,19 @@ from typing import Any, TextIO
 import grpc
 from google.protobuf import json_format
 
+from service import config
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-
-_DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the CLI; exit 0 on success, 1 on an RPC error (code and message on stderr), 2 on a usage error."""
-    args = _parser().parse_args(argv)
+    try:
+        settings = config.read(config.ClientSettings, None, None, prog="tagger")
+    except config.SettingsError as error:
+        print(f"tagger: {error}", file=sys.stderr)
+        return 2
+    args = _parser(settings).parse_args(argv)
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     try:
         with _channel(args) as channel:
@@ -106,9 +110,9 @@ def _channel(args: argparse.Namespace) -> grpc.Channel:
     return grpc.secure_channel(args.address, credentials)
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(settings: config.ClientSettings) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--address", default=os.environ.get("TAGGER_ADDRESS", _DEFAULT_ADDRESS))
+    common.add_argument("--address", default=settings.address, help=f"server (default {settings.address})")
     common.add_argument("--json", action="store_true", help="print JSON, one object per line")
     common.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds (default 30)")
     common.add_argument("--tls-ca", help="PEM file of the CA that signed the server's certificate")

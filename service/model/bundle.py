@@ -1,6 +1,7 @@
-"""What needs scikit-learn: unpickling a verified joblib bundle, compiling its pipeline into linear tables, and
-scoring with the pipeline itself when it cannot be compiled. The server imports this module only for a model
-that has no tables (trained before they existed, or with settings the fast scorer cannot reproduce)."""
+"""The joblib bundle, and everything else that needs scikit-learn: unpickling a verified bundle, compiling its
+pipeline into linear tables, and scoring with the pipeline itself when it cannot be compiled. The only module of
+`service` that imports scikit-learn or joblib; the server imports it only for a model that has no tables (trained
+before they existed, or with settings the fast scorer cannot reproduce). Training imports it to compile tables."""
 
 from __future__ import annotations
 
@@ -19,10 +20,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from service.artifact import ArtifactError, card_path, read_card, read_verified
-from service.scorer import Evidence, FastScorer, Scorer
-from service.tables import CHECK_TEXTS, TOLERANCE, LinearTables
-from service.tokens import TokenSettings
+from service.domain.errors import ModelError
+from service.domain.tags import Evidence
+from service.model.card import ModelCard, card_path, read_card, read_verified
+from service.model.scorer import FastScorer, Scorer
+from service.model.tables import CHECK_TEXTS, TOLERANCE, LinearTables
+from service.model.tokens import TokenSettings
+
+# What a pipeline that fails on plain text raises; such a pipeline is not served.
+_SCORING_ERRORS = (ValueError, TypeError, AttributeError, IndexError, KeyError)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -31,45 +37,45 @@ class UnsupportedPipeline(ValueError):
     """The pipeline has settings the fast scorer cannot reproduce exactly; the message says which."""
 
 
-def load_bundle(model_path: Path, key: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+def load_bundle(model_path: Path, key: str = "") -> tuple[ModelCard, dict[str, Any]]:
     """Verify and unpickle a model: returns (card, bundle)."""
     card = read_card(model_path, key)
-    return card, unpickle(model_path, card)
+    return card, unpickle(model_path, card, read_verified(model_path, card, "artifact"))
 
 
-def unpickle(model_path: Path, card: dict[str, Any]) -> dict[str, Any]:
-    """The bundle of a verified card. Only bytes matching its digest, pickled by the installed scikit-learn
-    version, are ever unpickled."""
-    if card.get("sklearn_version") != sklearn.__version__:
-        raise ArtifactError(
-            f"{card_path(model_path)}: trained with scikit-learn {card.get('sklearn_version')}, "
+def unpickle(model_path: Path, card: ModelCard, data: bytes) -> dict[str, Any]:
+    """The bundle in `data`, the artifact's bytes already checked against the card's digest. Only bytes pickled
+    by the installed scikit-learn version are ever unpickled."""
+    if card.sklearn_version != sklearn.__version__:
+        raise ModelError(
+            f"{card_path(model_path)}: trained with scikit-learn {card.sklearn_version}, "
             f"installed is {sklearn.__version__}; retrain with `make train`"
         )
-    bundle = joblib.load(io.BytesIO(read_verified(model_path, card, "artifact")))
+    bundle = joblib.load(io.BytesIO(data))
     if not isinstance(bundle, dict) or not {"pipeline", "labels", "thresholds"} <= bundle.keys():
-        raise ArtifactError(f"{model_path}: not a tagger bundle (expected pipeline, labels, thresholds)")
-    if list(bundle["labels"]) != list(card.get("labels", [])):
-        raise ArtifactError(f"{model_path}: labels {bundle['labels']} differ from the card's {card.get('labels')}")
+        raise ModelError(f"{model_path}: not a tagger bundle (expected pipeline, labels, thresholds)")
+    if tuple(bundle["labels"]) != card.labels:
+        raise ModelError(f"{model_path}: labels {bundle['labels']} differ from the card's {list(card.labels)}")
     return bundle
 
 
-def pipeline_scorer(model_path: Path, card: dict[str, Any]) -> tuple[Scorer, bool]:
-    """Unpickle the card's pipeline and compile it; returns (scorer, fast). A pipeline that cannot be compiled is
-    scored by scikit-learn (logged). Raises ArtifactError if the pipeline cannot score the check texts."""
-    pipeline = unpickle(model_path, card)["pipeline"]
+def pipeline_scorer(model_path: Path, card: ModelCard, data: bytes) -> tuple[Scorer, bool]:
+    """Unpickle the pipeline in `data` (verified bytes) and compile it; returns (scorer, fast). A pipeline that
+    cannot be compiled is scored by scikit-learn (logged). Raises ModelError if it cannot score the check texts."""
+    pipeline = unpickle(model_path, card, data)["pipeline"]
     try:
         return FastScorer(compile_pipeline(pipeline)), True
     except UnsupportedPipeline as reason:
         _LOGGER.warning("model %s: fast scorer not used (%s); scoring with scikit-learn", model_path, reason)
-    except Exception as error:  # a pipeline that fails on plain text is not served, whatever the reason
-        raise ArtifactError(f"{model_path}: scoring the check texts failed: {error!r}") from None
+    except _SCORING_ERRORS as error:
+        raise ModelError(f"{model_path}: scoring the check texts failed: {error!r}") from None
     scorer = SklearnScorer(pipeline)
     try:
         shape = np.asarray(scorer.scores(CHECK_TEXTS)).shape
-    except Exception as error:
-        raise ArtifactError(f"{model_path}: scoring the check texts failed: {error!r}") from None
-    if shape != (len(CHECK_TEXTS), len(card.get("labels") or ())):
-        raise ArtifactError(f"{model_path}: the pipeline gives scores of shape {shape} for {card.get('labels')}")
+    except _SCORING_ERRORS as error:
+        raise ModelError(f"{model_path}: scoring the check texts failed: {error!r}") from None
+    if shape != (len(CHECK_TEXTS), len(card.labels)):
+        raise ModelError(f"{model_path}: the pipeline gives scores of shape {shape} for {list(card.labels)}")
     return scorer, False
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from service.metrics import Metrics
+from service.observability.metrics import Metrics
 
 _LOGGER = logging.getLogger("service.calls")
 

@@ -12,11 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
-from service.tables import LinearTables
-from service.tokens import Tokenizer
+from service.domain.tags import Evidence
+from service.model.tables import LinearTables
+from service.model.tokens import Tokenizer
 
-# Per label, the k terms of a text that push its score up most: (term, contribution), strongest first.
-Evidence = list[list[tuple[str, float]]]
 _ONE = 1
 
 
@@ -29,7 +28,7 @@ class Scorer(Protocol):
 
 
 class FastScorer:
-    """Scores as Pipeline.predict_proba does, to within 1e-9, from the tables.
+    """Scores as Pipeline.predict_proba does, to within TOLERANCE (service.model.tables), from the tables.
 
     Each term's row holds idf² and idf x coefficient per label, so that a text's decision values are sums over
     its terms: sum(tf x idf x coef) / sqrt(sum(tf² x idf²)) + intercept, which is the L2-normalised TF-IDF row

@@ -3,6 +3,7 @@ the commit marker), each atomically."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -19,8 +20,8 @@ import numpy as np
 import scipy
 import sklearn
 
-from service.artifact import card_path, card_signature, sha256_bytes, tables_path
-from service.tables import LinearTables
+from service.model.card import FileEntry, ModelCard, card_path, sha256_bytes, tables_path
+from service.model.tables import LinearTables
 from training.data import Example
 
 
@@ -56,24 +57,24 @@ def model_version(data: dict[str, Any], settings: dict[str, Any], labels: Sequen
 
 
 def write_model(
-    model_path: Path, bundle: dict[str, Any], card: dict[str, Any], key: str = "", tables: LinearTables | None = None
-) -> dict[str, Any]:
-    """Write the joblib file, the tables (when given) and then the card (signed when `key` is set), each to a
-    temporary file renamed into place; the previous model is kept under .prev names. Returns the card as written."""
+    model_path: Path, bundle: dict[str, Any], card: ModelCard, key: str = "", tables: LinearTables | None = None
+) -> ModelCard:
+    """Write the joblib file, the tables (when given) and then `card` with their names and digests (signed when
+    `key` is set), each to a temporary file renamed into place; the previous model is kept under .prev names.
+    Returns the card as written."""
     model_path.parent.mkdir(parents=True, exist_ok=True)
     targets = [model_path, *([tables_path(model_path)] if tables is not None else []), card_path(model_path)]
     temporary = [_temporary(target) for target in targets]
     try:
         joblib.dump(bundle, temporary[0])
-        card = {name: value for name, value in card.items() if name not in ("artifact", "tables", "signature")}
-        card["artifact"] = {"file": model_path.name, "sha256": sha256_bytes(temporary[0].read_bytes())}
+        artifact = FileEntry(model_path.name, sha256_bytes(temporary[0].read_bytes()))
+        entry = None
         if tables is not None:
             data = tables.to_bytes()
             temporary[1].write_bytes(data)
-            card["tables"] = {"file": targets[1].name, "sha256": sha256_bytes(data)}
-        if key:
-            card["signature"] = card_signature(card, key)
-        temporary[-1].write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            entry = FileEntry(targets[1].name, sha256_bytes(data))
+        card = dataclasses.replace(card, artifact=artifact, tables=entry).signed(key)
+        temporary[-1].write_text(card.dumps(), encoding="utf-8")
         keep_previous(model_path)
         for written, target in zip(temporary, targets, strict=True):
             os.replace(written, target)

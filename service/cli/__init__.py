@@ -1,0 +1,1 @@
+"""The `tagger` command-line client: talks to the gRPC API only, never to the model."""

@@ -1,0 +1,1 @@
+"""Observability: per-call log records, Prometheus metrics and the logging set-up."""
