@@ -74,6 +74,12 @@ $(MODEL): | $(INSTALLED)
 eval: $(INSTALLED)
 	$(PY) -m training.evaluate $(if $(DATA),--data $(DATA)) --model $(MODEL) $(if $(JSON),--json) $(if $(BASELINE),--baseline)
 
+## Evaluate the model on every file of ../shared/data/realworld (or REALWORLD=folder): make eval-realworld [JSON=1]
+REALWORLD ?= ../shared/data/realworld
+.PHONY: eval-realworld
+eval-realworld: $(INSTALLED) | $(MODEL)
+	$(PY) -m training.realworld --folder $(REALWORLD) --model $(MODEL) $(if $(JSON),--json)
+
 ## Serve on ADDRESS (default 127.0.0.1:50051), training the default model first if none exists
 .PHONY: serve
 serve: $(INSTALLED) | $(MODEL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from service.model.card import FileEntry, ModelCard, card_path, sha256_bytes, tables_path
@@ -13,6 +14,7 @@ from tests.corpus import rows
 from tests.helpers import write_corpus
 from training import __main__ as training_main
 from training import evaluate
+from training.augment import PLACES, swap_entities
 from training.data import DataError, read_examples
 from training.publish import previous_path, write_model
 from training.rollback import rollback
@@ -189,3 +191,16 @@ def test_evaluate_baseline_fits_the_shipped_corpus_and_scores_a_file(tmp_path, c
     assert report["model"].startswith("baseline") and report["per_label"]["economic"]["support"] == sum(
         "economic" in ls for _, ls in rows()
     )
+
+
+def test_entity_swap_exchanges_each_country_with_its_adjective_and_capital_and_keeps_labels():
+    texts = ["Russian troops massed near Kyiv as Moscow denied it.", "Growth in Brazil slowed.", "No place here."]
+    copies, y = swap_entities(texts, np.array([[1, 0], [0, 1], [0, 0]]))
+    assert len(copies) == 2 and y.tolist() == [[1, 0], [0, 1]]
+    first = copies[0]
+    assert not {"Russian", "Kyiv", "Moscow"} & set(first.replace(".", "").split())
+    russia_now = next(p for p in PLACES if first.startswith(p[1] + " troops"))
+    assert russia_now[0] != "Russia" and f"as {russia_now[2]} denied" in first  # adjective and capital agree
+    ukraine_now = next(p for p in PLACES if f"near {p[2]} as" in first)
+    assert ukraine_now not in (russia_now, ("Ukraine", "Ukrainian", "Kyiv"))
+    assert "Brazil" not in copies[1] and copies[1].startswith("Growth in ")

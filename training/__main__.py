@@ -15,6 +15,7 @@ from service.config import SettingsError, TrainingSettings, read
 from service.model.bundle import UnsupportedPipeline, compile_pipeline
 from service.model.card import FileEntry, ModelCard
 from service.model.tables import LinearTables
+from training.augment import augmented
 from training.data import (
     SHIPPED_TEST,
     SHIPPED_TRAIN,
@@ -28,7 +29,14 @@ from training.estimator import build_pipeline
 from training.publish import data_summary, model_version, now_rfc3339, write_model
 from training.quality import evaluate
 from training.report import write_pr_curves
-from training.search import CLASSIFIER_GRID, FOLDS, SELECTION, VECTORIZER_GRID, search, tune_thresholds
+from training.search import (
+    CLASSIFIER_GRID,
+    FOLDS,
+    SELECTION,
+    VECTORIZER_GRID,
+    search,
+    tune_thresholds,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--test", type=Path, help=f"held-out file (default {SHIPPED_TEST} with the default data)")
     parser.add_argument("--jobs", type=int, default=2, help="processes for the settings search (default 2)")
+    parser.add_argument(
+        "--entity-swap",
+        action="store_true",
+        help="add copies of the training paragraphs with their countries exchanged (training.augment)",
+    )
     args = parser.parse_args(argv)
     try:
         card = train(
@@ -53,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             args.test or (None if args.data else SHIPPED_TEST),
             args.jobs,
             settings.model_key,
+            entity_swap=args.entity_swap,
         )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -62,7 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int = 2, key: str = "") -> ModelCard:
+def train(
+    paths: list[Path],
+    model_path: Path,
+    test_path: Path | None,
+    jobs: int = 2,
+    key: str = "",
+    *,
+    entity_swap: bool = False,
+) -> ModelCard:
     """The whole run; raises DataError before anything is written if the data is refused. The card is signed with
     `key` when it is set."""
     started = time.monotonic()
@@ -80,12 +102,12 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
         )
     texts, y = [e.text for e in examples], label_matrix(examples, labels)
     _stage(started, f"{len(texts)} paragraphs, labels {labels}; searching settings ({FOLDS}-fold CV)")
-    result = search(texts, y, n_jobs=jobs)
+    result = search(texts, y, n_jobs=jobs, entity_swap=entity_swap)
     _stage(started, f"chose {result.best}; tuning thresholds on out-of-fold scores")
     thresholds = tune_thresholds(y, result.oof)
     metrics: dict[str, Any] = {"cv": evaluate(y, result.oof, thresholds, labels), "test": None}
     _stage(started, "fitting the final model on all the data")
-    pipeline = build_pipeline(**result.best).fit(texts, y)
+    pipeline = build_pipeline(**result.best).fit(*(augmented(texts, y) if entity_swap else (texts, y)))
     if test:
         _stage(started, f"scoring the held-out file {test_path}")
         probabilities = pipeline.predict_proba([e.text for e in test])
@@ -93,7 +115,7 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
     data = data_summary(paths, examples, labels)
     thresholds_by_label = dict(zip(labels, thresholds, strict=True))
     card = ModelCard(
-        version=model_version(data, result.best, labels),
+        version=model_version(data, {**result.best, **({"entity_swap": True} if entity_swap else {})}, labels),
         labels=tuple(labels),
         thresholds=thresholds_by_label,
         artifact=FileEntry(model_path.name, ""),  # its digest is set when the file is written
@@ -107,6 +129,7 @@ def train(paths: list[Path], model_path: Path, test_path: Path | None, jobs: int
             "grid": {**VECTORIZER_GRID, **CLASSIFIER_GRID},
             "folds": FOLDS,
             "selection": SELECTION,
+            "entity_swap": entity_swap,
             "scores": result.scores,
         },
         metrics=metrics,

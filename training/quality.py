@@ -30,6 +30,31 @@ def label_metrics(y: np.ndarray, predicted: np.ndarray, labels: Sequence[str]) -
     }
 
 
+def masked_metrics(y: np.ndarray, predicted: np.ndarray, keep: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+    """label_metrics counting only the cells where `keep` is true (labels marked optional count neither way)."""
+    hits, guesses, truths = (y & predicted & keep), (predicted & keep), (y & keep)
+    per_label, f1s = {}, []
+    for j, label in enumerate(labels):
+        tp, p, t = int(hits[:, j].sum()), int(guesses[:, j].sum()), int(truths[:, j].sum())
+        precision, recall = (tp / p if p else 0.0), (tp / t if t else 0.0)
+        f1 = 2 * tp / (p + t) if p + t else 0.0
+        f1s.append(f1)
+        per_label[label] = {
+            "precision": round(precision, 4),
+            "recall": round(recall, 4),
+            "f1": round(f1, 4),
+            "support": t,
+        }
+    tp, p, t = int(hits.sum()), int(guesses.sum()), int(truths.sum())
+    wrong = ((y != predicted) & keep).sum() / max(int(keep.sum()), 1)
+    return {
+        "per_label": per_label,
+        "micro_f1": round(2 * tp / (p + t), 4) if p + t else 0.0,
+        "macro_f1": round(float(np.mean(f1s)), 4),
+        "hamming_loss": round(float(wrong), 4),
+    }
+
+
 def calibration(y: np.ndarray, probabilities: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
     """Per label the expected calibration error over equal-width bins, and the reliability table itself."""
     edges = np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)

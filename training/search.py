@@ -13,6 +13,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from training.augment import augmented
 from training.estimator import RANDOM_STATE, build_classifier, build_vectorizer
 
 VECTORIZER_GRID: dict[str, list[Any]] = {"ngram_max": [1, 2], "min_df": [1, 2], "sublinear_tf": [True, False]}
@@ -44,13 +45,15 @@ def folds(y: np.ndarray, n_splits: int = FOLDS) -> list[tuple[np.ndarray, np.nda
     return list(KFold(n_splits, shuffle=True, random_state=RANDOM_STATE).split(y))
 
 
-def search(texts: Sequence[str], y: np.ndarray, n_jobs: int = 2) -> SearchResult:
-    """Score every grid point by cross-validation and choose the best (first in grid order on ties)."""
+def search(texts: Sequence[str], y: np.ndarray, n_jobs: int = 2, entity_swap: bool = False) -> SearchResult:
+    """Score every grid point by cross-validation and choose the best (first in grid order on ties). With
+    `entity_swap`, entity-swapped copies (training.augment) join every training fold, never a scored fold."""
     splits = folds(y)
     vectorizer_points, classifier_points = grid(VECTORIZER_GRID), grid(CLASSIFIER_GRID)
     jobs = [(v, f) for v in range(len(vectorizer_points)) for f in range(len(splits))]
     outputs = Parallel(n_jobs=n_jobs)(
-        delayed(_fold)(texts, y, splits[f], vectorizer_points[v], classifier_points) for v, f in jobs
+        delayed(_fold)(texts, y, splits[f], vectorizer_points[v], classifier_points, entity_swap=entity_swap)
+        for v, f in jobs
     )
     oof = np.zeros((len(vectorizer_points), len(classifier_points), *y.shape))
     for (v, f), fold_probabilities in zip(jobs, outputs, strict=True):
@@ -85,11 +88,16 @@ def _fold(
     split: tuple[np.ndarray, np.ndarray],
     vectorizer_params: dict[str, Any],
     classifier_points: list[dict[str, Any]],
+    *,
+    entity_swap: bool,
 ) -> np.ndarray:
     train, test = split
+    train_texts, train_y = [texts[i] for i in train], y[train]
+    if entity_swap:
+        train_texts, train_y = augmented(train_texts, train_y)
     vectorizer = build_vectorizer(**vectorizer_params)
-    x_train = vectorizer.fit_transform([texts[i] for i in train])
+    x_train = vectorizer.fit_transform(train_texts)
     x_test = vectorizer.transform([texts[i] for i in test])
     return np.stack(
-        [build_classifier(**params).fit(x_train, y[train]).predict_proba(x_test) for params in classifier_points]
+        [build_classifier(**params).fit(x_train, train_y).predict_proba(x_test) for params in classifier_points]
     )
