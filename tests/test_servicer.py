@@ -98,6 +98,30 @@ def test_tag_document_strips_html_and_takes_the_union_of_labels(stub):
         assert math.isclose(score.score, max(p.scores[i].score for p in response.paragraphs), rel_tol=1e-6)
 
 
+def test_document_context_leans_each_paragraph_toward_the_length_weighted_document_scores(stub):
+    alone = stub.TagDocument(pb.TagDocumentRequest(text=ARTICLE))
+    assert stub.TagDocument(pb.TagDocumentRequest(text=ARTICLE, context_weight=0.0)) == alone
+    lengths = [len(line) for line in (ECONOMIC[0], POLITICAL[0] + " & more", DEFENCE[0])]
+    lengths.insert(0, len("Ministers agree budget"))
+    half = stub.TagDocument(pb.TagDocumentRequest(text=ARTICLE, context_weight=0.5))
+    for i in range(len(alone.document_scores)):
+        document = sum(p.scores[i].score * n for p, n in zip(alone.paragraphs, lengths, strict=True)) / sum(lengths)
+        for before, after in zip(alone.paragraphs, half.paragraphs, strict=True):
+            assert math.isclose(after.scores[i].score, 0.5 * before.scores[i].score + 0.5 * document, rel_tol=1e-6)
+            score = after.scores[i]
+            assert (score.label in after.labels) == (score.score >= score.threshold)
+    whole = stub.TagDocument(pb.TagDocumentRequest(text=ARTICLE, context_weight=1.0))
+    assert len({tuple(p.labels) for p in whole.paragraphs}) == 1  # every paragraph carries the document's topics
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, math.nan])
+def test_a_context_weight_outside_zero_to_one_is_invalid_argument(stub, weight):
+    with pytest.raises(grpc.RpcError) as excinfo:
+        stub.TagDocument(pb.TagDocumentRequest(text=ARTICLE, context_weight=weight))
+    assert excinfo.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert field_violations(excinfo.value) == ["context_weight"]
+
+
 def test_stream_answers_fifty_paragraphs_in_order_and_survives_a_bad_one(stub):
     texts = [(DEFENCE + ECONOMIC + POLITICAL + NONE)[i % 44] + f" #{i}" for i in range(50)]
     texts[7] = "   "

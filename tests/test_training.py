@@ -13,10 +13,11 @@ from service.model.loader import load_model
 from tests.corpus import rows
 from tests.helpers import write_corpus
 from training import __main__ as training_main
-from training import evaluate
+from training import evaluate, realworld
 from training.augment import PLACES, swap_entities
 from training.data import DataError, read_examples
 from training.publish import previous_path, write_model
+from training.quality import masked_metrics
 from training.rollback import rollback
 
 CARD_KEYS = {
@@ -204,3 +205,36 @@ def test_entity_swap_exchanges_each_country_with_its_adjective_and_capital_and_k
     ukraine_now = next(p for p in PLACES if f"near {p[2]} as" in first)
     assert ukraine_now not in (russia_now, ("Ukraine", "Ukrainian", "Kyiv"))
     assert "Brazil" not in copies[1] and copies[1].startswith("Growth in ")
+
+
+def test_optional_labels_count_neither_way():
+    y = np.array([[1, 0], [0, 0], [0, 1]])
+    predicted = np.array([[1, 1], [0, 1], [0, 0]])
+    keep = np.array([[True, False], [True, True], [True, True]])  # row 0's second label is optional
+    report = masked_metrics(y, predicted, keep, ["a", "b"])
+    assert report["per_label"]["a"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    assert report["per_label"]["b"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert report["micro_f1"] == round(2 * 1 / (2 + 2), 4)
+
+
+def test_eval_realworld_tables_every_file_and_says_so_when_the_folder_is_absent(tmp_path, bundle_path, capsys):
+    folder = tmp_path / "realworld"
+    folder.mkdir()
+    full = [
+        {"text": t, "labels": list(ls), "optional": [], "article": f"a{i // 5}", "para": i % 5}
+        for i, (t, ls) in enumerate(rows())
+    ]
+    (folder / "articles.jsonl").write_text("\n".join(json.dumps(item) for item in [*full, full[0]]))
+    partial = [{"text": t, "labels": list(ls)[:1], "orig_label": "desk"} for t, ls in rows()]
+    (folder / "leads.jsonl").write_text("\n".join(json.dumps(item) for item in partial))
+    assert realworld.main(["--folder", str(folder), "--model", str(bundle_path), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    assert [f["data"] for f in files] == [
+        "articles.jsonl",
+        "articles.jsonl by article, context_weight 0.5",
+        "leads.jsonl",
+    ]
+    assert files[0]["rows"] == len(full) + 1 and 0 <= files[0]["none_labelled_rate"] <= 1
+    assert files[2]["kind"] == "partial"
+    assert realworld.main(["--folder", str(tmp_path / "absent"), "--model", str(bundle_path)]) == 0
+    assert "is not here" in capsys.readouterr().out

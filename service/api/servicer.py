@@ -13,7 +13,7 @@ from service.api import converters
 from service.api.status import to_grpc_status, to_status
 from service.config import Settings
 from service.domain.errors import InvalidRequest, TaggerError
-from service.domain.tagging import document_tags
+from service.domain.tagging import document_tags, with_document_context
 from service.domain.validation import check_batch, check_document
 from service.execution.dispatch import tag_batch
 from service.execution.pool import ScoringPool
@@ -86,7 +86,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         call = Call("TagDocument", time.perf_counter(), 0, model.version)
         try:
             options = converters.options_from(request.options if request.HasField("options") else None)
-            paragraphs = check_document(request.text, options, self._limits)
+            paragraphs = check_document(request.text, options, self._limits, request.context_weight)
             ids = [str(i) for i in range(len(paragraphs))]
             chunks = await tag_batch(
                 model, ids, paragraphs, options, converters.tags_of, deadline=_deadline(context), pool=self._pool
@@ -94,6 +94,9 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         except TaggerError as error:
             await self._abort(context, error, call)
         tags = list(itertools.chain.from_iterable(chunks))
+        if request.context_weight:
+            lengths = [len(paragraph) for paragraph in paragraphs]
+            tags = with_document_context(model.labels, tags, lengths, request.context_weight, options)
         document = document_tags(model.labels, tags)
         self._calls.finished(call._replace(paragraphs=len(tags)), "OK", document.labels)
         response = pb.TagDocumentResponse(document_labels=document.labels, model_version=model.version)

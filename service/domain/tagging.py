@@ -1,7 +1,8 @@
-"""From scores to tags: thresholds, top_k, evidence, and the document-level view."""
+"""From scores to tags: thresholds, top_k, evidence, document context, and the document-level view."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from service.domain.tags import Evidence, LabelScore, Options, Tags
@@ -27,6 +28,32 @@ def decide(
         for i, label in enumerate(labels)
     )
     return Tags(tuple(labels[i] for i in chosen), label_scores)
+
+
+def with_document_context(
+    labels: Sequence[str], paragraphs: Sequence[Tags], lengths: Sequence[int], weight: float, options: Options
+) -> list[Tags]:
+    """Each paragraph's tags decided again on (1 - weight) x its scores + weight x the document's scores, the
+    length-weighted mean of its paragraphs' scores (so page furniture weighs little). The thresholds that
+    applied and the evidence are kept; weight 0 returns the paragraphs unchanged."""
+    if not weight or not paragraphs:
+        return list(paragraphs)
+    total = sum(lengths) or len(paragraphs)
+    document = [
+        sum(tags.scores[i].score * (length or 1) for tags, length in zip(paragraphs, lengths, strict=True)) / total
+        for i in range(len(labels))
+    ]
+    alone = dataclasses.replace(options, threshold=None)
+    return [
+        decide(
+            labels,
+            [s.threshold for s in tags.scores],
+            [(1 - weight) * s.score + weight * d for s, d in zip(tags.scores, document, strict=True)],
+            alone,
+            [list(s.evidence) for s in tags.scores] if options.explain_terms else None,
+        )
+        for tags in paragraphs
+    ]
 
 
 def document_tags(labels: Sequence[str], paragraphs: Sequence[Tags]) -> Tags:

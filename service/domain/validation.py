@@ -49,10 +49,12 @@ def check_batch(texts: Sequence[str], options: Options, limits: Limits) -> None:
         raise InvalidRequest(found)
 
 
-def check_document(text: str, options: Options, limits: Limits) -> list[str]:
+def check_document(text: str, options: Options, limits: Limits, context_weight: float = 0.0) -> list[str]:
     """The document's paragraphs; raises InvalidRequest unless it fits max_document_chars and yields at least
-    one paragraph, each within max_text_chars."""
+    one paragraph, each within max_text_chars, and context_weight is in [0, 1]."""
     found = check_options(options, limits)
+    if not 0.0 <= context_weight <= 1.0:  # NaN fails too
+        found.append(Violation("context_weight", f"must be in [0, 1], got {context_weight}"))
     paragraphs: list[str] = []
     if len(text) > limits.max_document_chars:
         found.append(_over("text", f"is {len(text)} characters", limits.max_document_chars, "max_document_chars"))

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n service/gen/tagger_service.proto\x12\ttagger.v1\x1a\x17google/rpc/status.proto\"%\n\tParagraph\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"X\n\nTagOptions\x12\x16\n\tthreshold\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x15\n\rexplain_terms\x18\x03 \x01(\rB\x0c\n\n_threshold\"h\n\x14TagParagraphsRequest\x12(\n\nparagraphs\x18\x01 \x03(\x0b\x32\x14.tagger.v1.Paragraph\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"Y\n\x15TagParagraphsResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"R\n\rParagraphTags\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12%\n\x06scores\x18\x03 \x03(\x0b\x32\x15.tagger.v1.LabelScore\"x\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tthreshold\x18\x03 \x01(\x02\x12\x10\n\x08\x61ssigned\x18\x04 \x01(\x08\x12\'\n\x08\x65vidence\x18\x05 \x03(\x0b\x32\x15.tagger.v1.TermWeight\"*\n\nTermWeight\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x02\"m\n\x1aStreamTagParagraphsRequest\x12\'\n\tparagraph\x18\x01 \x01(\x0b\x32\x14.tagger.v1.Paragraph\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"\x81\x01\n\x1bStreamTagParagraphsResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\"J\n\x12TagDocumentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"\xa3\x01\n\x13TagDocumentResponse\x12,\n\nparagraphs\x18\x01 \x03(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x17\n\x0f\x64ocument_labels\x18\x02 \x03(\t\x12.\n\x0f\x64ocument_scores\x18\x03 \x03(\x0b\x32\x15.tagger.v1.LabelScore\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x11\n\x0fGetModelRequest\"\xe1\x02\n\x10GetModelResponse\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12?\n\nthresholds\x18\x03 \x03(\x0b\x32+.tagger.v1.GetModelResponse.ThresholdsEntry\x12\x0f\n\x07\x63reated\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x61ta_sha256\x18\x05 \x01(\t\x12\x39\n\x07metrics\x18\x06 \x03(\x0b\x32(.tagger.v1.GetModelResponse.MetricsEntry\x12!\n\x06limits\x18\x07 \x01(\x0b\x32\x11.tagger.v1.Limits\x1a\x31\n\x0fThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"o\n\x06Limits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\r\x12\x16\n\x0emax_paragraphs\x18\x02 \x01(\r\x12\x1a\n\x12max_document_chars\x18\x03 \x01(\r\x12\x19\n\x11max_explain_terms\x18\x04 \x01(\r2\xe0\x02\n\rTaggerService\x12R\n\rTagParagraphs\x12\x1f.tagger.v1.TagParagraphsRequest\x1a .tagger.v1.TagParagraphsResponse\x12h\n\x13StreamTagParagraphs\x12%.tagger.v1.StreamTagParagraphsRequest\x1a&.tagger.v1.StreamTagParagraphsResponse(\x01\x30\x01\x12L\n\x0bTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12\x43\n\x08GetModel\x12\x1a.tagger.v1.GetModelRequest\x1a\x1b.tagger.v1.GetModelResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n service/gen/tagger_service.proto\x12\ttagger.v1\x1a\x17google/rpc/status.proto\"%\n\tParagraph\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\"X\n\nTagOptions\x12\x16\n\tthreshold\x18\x01 \x01(\x02H\x00\x88\x01\x01\x12\r\n\x05top_k\x18\x02 \x01(\r\x12\x15\n\rexplain_terms\x18\x03 \x01(\rB\x0c\n\n_threshold\"h\n\x14TagParagraphsRequest\x12(\n\nparagraphs\x18\x01 \x03(\x0b\x32\x14.tagger.v1.Paragraph\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"Y\n\x15TagParagraphsResponse\x12)\n\x07results\x18\x01 \x03(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x15\n\rmodel_version\x18\x02 \x01(\t\"R\n\rParagraphTags\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12%\n\x06scores\x18\x03 \x03(\x0b\x32\x15.tagger.v1.LabelScore\"x\n\nLabelScore\x12\r\n\x05label\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x02\x12\x11\n\tthreshold\x18\x03 \x01(\x02\x12\x10\n\x08\x61ssigned\x18\x04 \x01(\x08\x12\'\n\x08\x65vidence\x18\x05 \x03(\x0b\x32\x15.tagger.v1.TermWeight\"*\n\nTermWeight\x12\x0c\n\x04term\x18\x01 \x01(\t\x12\x0e\n\x06weight\x18\x02 \x01(\x02\"m\n\x1aStreamTagParagraphsRequest\x12\'\n\tparagraph\x18\x01 \x01(\x0b\x32\x14.tagger.v1.Paragraph\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\"\x81\x01\n\x1bStreamTagParagraphsResponse\x12(\n\x06result\x18\x01 \x01(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12!\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x12.google.rpc.Status\"b\n\x12TagDocumentRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12&\n\x07options\x18\x02 \x01(\x0b\x32\x15.tagger.v1.TagOptions\x12\x16\n\x0e\x63ontext_weight\x18\x03 \x01(\x01\"\xa3\x01\n\x13TagDocumentResponse\x12,\n\nparagraphs\x18\x01 \x03(\x0b\x32\x18.tagger.v1.ParagraphTags\x12\x17\n\x0f\x64ocument_labels\x18\x02 \x03(\t\x12.\n\x0f\x64ocument_scores\x18\x03 \x03(\x0b\x32\x15.tagger.v1.LabelScore\x12\x15\n\rmodel_version\x18\x04 \x01(\t\"\x11\n\x0fGetModelRequest\"\xe1\x02\n\x10GetModelResponse\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x0e\n\x06labels\x18\x02 \x03(\t\x12?\n\nthresholds\x18\x03 \x03(\x0b\x32+.tagger.v1.GetModelResponse.ThresholdsEntry\x12\x0f\n\x07\x63reated\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x61ta_sha256\x18\x05 \x01(\t\x12\x39\n\x07metrics\x18\x06 \x03(\x0b\x32(.tagger.v1.GetModelResponse.MetricsEntry\x12!\n\x06limits\x18\x07 \x01(\x0b\x32\x11.tagger.v1.Limits\x1a\x31\n\x0fThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x02:\x02\x38\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"o\n\x06Limits\x12\x16\n\x0emax_text_chars\x18\x01 \x01(\r\x12\x16\n\x0emax_paragraphs\x18\x02 \x01(\r\x12\x1a\n\x12max_document_chars\x18\x03 \x01(\r\x12\x19\n\x11max_explain_terms\x18\x04 \x01(\r2\xe0\x02\n\rTaggerService\x12R\n\rTagParagraphs\x12\x1f.tagger.v1.TagParagraphsRequest\x1a .tagger.v1.TagParagraphsResponse\x12h\n\x13StreamTagParagraphs\x12%.tagger.v1.StreamTagParagraphsRequest\x1a&.tagger.v1.StreamTagParagraphsResponse(\x01\x30\x01\x12L\n\x0bTagDocument\x12\x1d.tagger.v1.TagDocumentRequest\x1a\x1e.tagger.v1.TagDocumentResponse\x12\x43\n\x08GetModel\x12\x1a.tagger.v1.GetModelRequest\x1a\x1b.tagger.v1.GetModelResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -55,19 +55,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STREAMTAGPARAGRAPHSRESPONSE']._serialized_start=760
   _globals['_STREAMTAGPARAGRAPHSRESPONSE']._serialized_end=889
   _globals['_TAGDOCUMENTREQUEST']._serialized_start=891
-  _globals['_TAGDOCUMENTREQUEST']._serialized_end=965
-  _globals['_TAGDOCUMENTRESPONSE']._serialized_start=968
-  _globals['_TAGDOCUMENTRESPONSE']._serialized_end=1131
-  _globals['_GETMODELREQUEST']._serialized_start=1133
-  _globals['_GETMODELREQUEST']._serialized_end=1150
-  _globals['_GETMODELRESPONSE']._serialized_start=1153
-  _globals['_GETMODELRESPONSE']._serialized_end=1506
-  _globals['_GETMODELRESPONSE_THRESHOLDSENTRY']._serialized_start=1409
-  _globals['_GETMODELRESPONSE_THRESHOLDSENTRY']._serialized_end=1458
-  _globals['_GETMODELRESPONSE_METRICSENTRY']._serialized_start=1460
-  _globals['_GETMODELRESPONSE_METRICSENTRY']._serialized_end=1506
-  _globals['_LIMITS']._serialized_start=1508
-  _globals['_LIMITS']._serialized_end=1619
-  _globals['_TAGGERSERVICE']._serialized_start=1622
-  _globals['_TAGGERSERVICE']._serialized_end=1974
+  _globals['_TAGDOCUMENTREQUEST']._serialized_end=989
+  _globals['_TAGDOCUMENTRESPONSE']._serialized_start=992
+  _globals['_TAGDOCUMENTRESPONSE']._serialized_end=1155
+  _globals['_GETMODELREQUEST']._serialized_start=1157
+  _globals['_GETMODELREQUEST']._serialized_end=1174
+  _globals['_GETMODELRESPONSE']._serialized_start=1177
+  _globals['_GETMODELRESPONSE']._serialized_end=1530
+  _globals['_GETMODELRESPONSE_THRESHOLDSENTRY']._serialized_start=1433
+  _globals['_GETMODELRESPONSE_THRESHOLDSENTRY']._serialized_end=1482
+  _globals['_GETMODELRESPONSE_METRICSENTRY']._serialized_start=1484
+  _globals['_GETMODELRESPONSE_METRICSENTRY']._serialized_end=1530
+  _globals['_LIMITS']._serialized_start=1532
+  _globals['_LIMITS']._serialized_end=1643
+  _globals['_TAGGERSERVICE']._serialized_start=1646
+  _globals['_TAGGERSERVICE']._serialized_end=1998
 # @@protoc_insertion_point(module_scope)

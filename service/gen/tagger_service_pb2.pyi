@@ -92,12 +92,14 @@ class StreamTagParagraphsResponse(_message.Message):
     def __init__(self, result: _Optional[_Union[ParagraphTags, _Mapping]] = ..., model_version: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class TagDocumentRequest(_message.Message):
-    __slots__ = ("text", "options")
+    __slots__ = ("text", "options", "context_weight")
     TEXT_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     text: str
     options: TagOptions
-    def __init__(self, text: _Optional[str] = ..., options: _Optional[_Union[TagOptions, _Mapping]] = ...) -> None: ...
+    context_weight: float
+    def __init__(self, text: _Optional[str] = ..., options: _Optional[_Union[TagOptions, _Mapping]] = ..., context_weight: _Optional[float] = ...) -> None: ...
 
 class TagDocumentResponse(_message.Message):
     __slots__ = ("paragraphs", "document_labels", "document_scores", "model_version")
