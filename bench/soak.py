@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ import grpc
 from bench import load
 from bench.__main__ import METHOD, payloads
 from bench.process import ServerProcess, python_module, start
+from service.config import TrainingSettings, read
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.model.bundle import load_bundle
@@ -261,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--minutes and --reload-every must be positive")
     data = payloads([e.text for e in read_examples([SHIPPED_TEST])], 1, METHOD)
     with tempfile.TemporaryDirectory(prefix="tagger-soak-") as root:
-        rollout = prepare(args.model, Path(root), args.reload_every, os.environ.get("TAGGER_MODEL_KEY", ""))
+        key = read(TrainingSettings, None, None, prog="python -m bench.soak").model_key
+        rollout = prepare(args.model, Path(root), args.reload_every, key)
         samples, exit_status = soak(rollout, data, args.minutes * 60)
     summary = summarise(samples, exit_status, rollout)
     settings = {"minutes": args.minutes, "reload_every_s": args.reload_every, "slice_s": SLICE_SECONDS}

@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from tests.helpers import ServerThread, start_server, write_corpus
+from tests.harness import ServerThread, start_server, write_corpus
 from training.__main__ import train
 
 

@@ -21,7 +21,7 @@ from service.domain.document import split_paragraphs
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from tests.corpus import DEFENCE, ECONOMIC, MIXED, NONE, POLITICAL
-from tests.helpers import RETRY_UNAVAILABLE, ServerThread, health_status
+from tests.harness import RETRY_UNAVAILABLE, ServerThread, health_status
 
 T = TypeVar("T")
 

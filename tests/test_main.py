@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from tests.corpus import rows
-from tests.helpers import health_status, start_process, stop_process
+from tests.harness import health_status, start_process, stop_process
 
 
 def test_service_starts_serves_and_exits_zero_on_sigterm(bundle_path):

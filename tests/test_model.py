@@ -24,7 +24,7 @@ from service.model.loader import load_model
 from service.model.scorer import FastScorer
 from service.model.tables import CHECK_TEXTS, LinearTables
 from tests.corpus import rows
-from tests.helpers import WritesAFile, copy_model
+from tests.harness import WritesAFile, copy_model
 from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
 from training.estimator import build_pipeline
 from training.publish import write_model

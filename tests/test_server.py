@@ -19,7 +19,7 @@ from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.model.card import card_path, sha256_bytes
 from tests.corpus import rows
-from tests.helpers import (
+from tests.harness import (
     RETRY_UNAVAILABLE,
     WritesAFile,
     copy_model,

@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 from service.cli.main import main as cli
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
-from tests.helpers import ServerThread, start_server
+from tests.harness import ServerThread, start_server
 
 
 def _issue(

@@ -11,7 +11,7 @@ import pytest
 from service.model.card import FileEntry, ModelCard, card_path, sha256_bytes, tables_path
 from service.model.loader import load_model
 from tests.corpus import rows
-from tests.helpers import write_corpus
+from tests.harness import write_corpus
 from training import __main__ as training_main
 from training import evaluate, realworld
 from training.augment import PLACES, swap_entities

@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules (fixtures live in conftest.py): the real server in a thread or a process,
+"""The test harness shared by the test modules (fixtures live in conftest.py): the real server in a thread or a process,
 and small probes of it. Test modules import from here, never from each other."""
 
 from __future__ import annotations
