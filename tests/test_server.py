@@ -62,7 +62,7 @@ def test_new_model_is_picked_up_and_a_bad_one_is_refused(tmp_path, bundle_path):
         data = write_corpus(
             tmp_path / "more.jsonl", [*rows(), ("The navy commissioned two new frigates.", ("defence",))]
         )
-        assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1"]) == 0
+        assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1", "--no-word-vectors"]) == 0
         new = json.loads(card_path(model).read_text())["version"]
         assert new != old and wait_for(lambda: current_version(server.address) == new)
         card = json.loads(card_path(model).read_text())
@@ -165,7 +165,10 @@ def test_worker_processes_score_large_batches_like_the_main_process(tmp_path, bu
             data = write_corpus(
                 tmp_path / "more.jsonl", [*rows(), ("The navy commissioned two new frigates.", ("defence",))]
             )
-            assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1"]) == 0
+            assert (
+                training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1", "--no-word-vectors"])
+                == 0
+            )
             new = json.loads(card_path(model).read_text())["version"]
             assert wait_for(lambda: current_version(server.address) == new)
             after = pb_grpc.TaggerServiceStub(ours).TagParagraphs(batch)
@@ -255,7 +258,7 @@ def test_rollout_and_rollback_under_load_fail_no_call_and_switch_versions(tmp_pa
         data = write_corpus(
             tmp_path / "more.jsonl", [*rows(), ("The navy commissioned two new frigates.", ("defence",))]
         )
-        assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1"]) == 0
+        assert training_main.main(["--data", str(data), "--model", str(model), "--jobs", "1", "--no-word-vectors"]) == 0
         second = json.loads(card_path(model).read_text())["version"]
         assert second != first and wait_for(lambda: all(v and v[-1] == second for v in seen), 60)
         rollback(model)

@@ -40,7 +40,15 @@ def train(tmp_path: Path, data: list[tuple[str, tuple[str, ...]]] | None = None,
     model.parent.mkdir(exist_ok=True)
     assert (
         training_main.main(
-            ["--data", str(write_corpus(model.parent / "data.jsonl", data)), "--model", str(model), "--jobs", "1"]
+            [
+                "--data",
+                str(write_corpus(model.parent / "data.jsonl", data)),
+                "--model",
+                str(model),
+                "--jobs",
+                "1",
+                "--no-word-vectors",
+            ]
         )
         == 0
     )
@@ -154,7 +162,12 @@ def test_rollback_swaps_with_the_previous_model(tmp_path):
     first = json.loads(card_path(model).read_text())["version"]
     data = [*rows(), ("An extra paragraph about the navy's new frigates.", ("defence",))]
     write_corpus(model.parent / "data.jsonl", data)
-    assert training_main.main(["--data", str(model.parent / "data.jsonl"), "--model", str(model), "--jobs", "1"]) == 0
+    assert (
+        training_main.main(
+            ["--data", str(model.parent / "data.jsonl"), "--model", str(model), "--jobs", "1", "--no-word-vectors"]
+        )
+        == 0
+    )
     second = json.loads(card_path(model).read_text())["version"]
     assert second != first and previous_path(model).exists()
     rollback(model)

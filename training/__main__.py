@@ -25,18 +25,22 @@ from training.data import (
     near_duplicates,
     read_examples,
 )
-from training.estimator import build_pipeline
+from training.estimator import fit_pipeline
 from training.publish import data_summary, model_version, now_rfc3339, write_model
 from training.quality import evaluate
-from training.report import write_pr_curves
+from training.report import print_summary, write_pr_curves
 from training.search import (
     CLASSIFIER_GRID,
     FOLDS,
+    PRIOR_WEIGHTS,
     SELECTION,
     VECTORIZER_GRID,
+    PriorResult,
     search,
+    search_prior,
     tune_thresholds,
 )
+from training.word_vectors.table import SHIPPED_TABLE, WordVectors, read_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add copies of the training paragraphs with their countries exchanged (training.augment)",
     )
+    parser.add_argument(
+        "--word-vectors",
+        type=Path,
+        default=SHIPPED_TABLE,
+        help=f"word-vector table whose prior cross-validation may choose (default {SHIPPED_TABLE})",
+    )
+    parser.add_argument("--no-word-vectors", action="store_true", help="train without the word-vector prior")
     args = parser.parse_args(argv)
     try:
         card = train(
@@ -67,12 +78,13 @@ def main(argv: list[str] | None = None) -> int:
             args.jobs,
             settings.model_key,
             entity_swap=args.entity_swap,
+            word_vectors=None if args.no_word_vectors else args.word_vectors,
         )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         print("nothing was written", file=sys.stderr)
         return 1
-    _print_table(card)
+    print_summary(card)
     return 0
 
 
@@ -84,9 +96,10 @@ def train(
     key: str = "",
     *,
     entity_swap: bool = False,
+    word_vectors: Path | None = None,
 ) -> ModelCard:
     """The whole run; raises DataError before anything is written if the data is refused. The card is signed with
-    `key` when it is set."""
+    `key` when it is set. With `word_vectors`, cross-validation also weighs that table's prior (search_prior)."""
     started = time.monotonic()
     _stage(started, f"loading and validating {', '.join(map(str, paths))}")
     examples = read_examples(paths)
@@ -103,11 +116,19 @@ def train(
     texts, y = [e.text for e in examples], label_matrix(examples, labels)
     _stage(started, f"{len(texts)} paragraphs, labels {labels}; searching settings ({FOLDS}-fold CV)")
     result = search(texts, y, n_jobs=jobs, entity_swap=entity_swap)
-    _stage(started, f"chose {result.best}; tuning thresholds on out-of-fold scores")
-    thresholds = tune_thresholds(y, result.oof)
-    metrics: dict[str, Any] = {"cv": evaluate(y, result.oof, thresholds, labels), "test": None}
-    _stage(started, "fitting the final model on all the data")
-    pipeline = build_pipeline(**result.best).fit(*(augmented(texts, y) if entity_swap else (texts, y)))
+    _stage(started, f"chose {result.best}")
+    vectors, prior = None, None
+    if word_vectors:
+        _stage(started, f"cross-validating the word-vector prior of {word_vectors} at weights {PRIOR_WEIGHTS}")
+        vectors = read_table(word_vectors)
+        prior = search_prior(texts, y, result, word_vectors, n_jobs=jobs, entity_swap=entity_swap)
+        _stage(started, f"word-vector prior: weight {prior.weight} chosen of {prior.scores}")
+    oof = prior.oof if prior else result.oof
+    thresholds = tune_thresholds(y, oof)
+    metrics: dict[str, Any] = {"cv": evaluate(y, oof, thresholds, labels), "test": None}
+    _stage(started, "tuned thresholds on out-of-fold scores; fitting the final model on all the data")
+    weight = prior.weight if prior else 0.0
+    pipeline = fit_pipeline(*(augmented(texts, y) if entity_swap else (texts, y)), result.best, vectors, weight)
     if test:
         _stage(started, f"scoring the held-out file {test_path}")
         probabilities = pipeline.predict_proba([e.text for e in test])
@@ -115,7 +136,7 @@ def train(
     data = data_summary(paths, examples, labels)
     thresholds_by_label = dict(zip(labels, thresholds, strict=True))
     card = ModelCard(
-        version=model_version(data, {**result.best, **({"entity_swap": True} if entity_swap else {})}, labels),
+        version=model_version(data, _versioned(result.best, entity_swap, weight), labels),
         labels=tuple(labels),
         thresholds=thresholds_by_label,
         artifact=FileEntry(model_path.name, ""),  # its digest is set when the file is written
@@ -131,6 +152,7 @@ def train(
             "selection": SELECTION,
             "entity_swap": entity_swap,
             "scores": result.scores,
+            "word_vectors": _prior_entry(vectors, prior),
         },
         metrics=metrics,
     )
@@ -139,7 +161,7 @@ def train(
     bundle = {"pipeline": pipeline, "labels": labels, "thresholds": thresholds_by_label}
     written = write_model(model_path, bundle, card, key, tables)
     report = model_path.with_suffix(".pr.png")
-    if write_pr_curves(report, y, result.oof, labels, thresholds=thresholds, title=f"out-of-fold, {card.version}"):
+    if write_pr_curves(report, y, oof, labels, thresholds=thresholds, title=f"out-of-fold, {card.version}"):
         _stage(started, f"wrote the precision-recall report {report}")
     return written
 
@@ -155,32 +177,18 @@ def compile_tables(pipeline: Any, texts: list[str], started: float) -> LinearTab
         return None
 
 
+def _versioned(best: dict[str, Any], entity_swap: bool, weight: float) -> dict[str, Any]:
+    return {**best, **({"entity_swap": True} if entity_swap else {}), **({"word_vectors": weight} if weight else {})}
+
+
+def _prior_entry(vectors: WordVectors | None, prior: PriorResult | None) -> dict[str, Any] | None:
+    if vectors is None or prior is None:
+        return None
+    return {"source": vectors.source, "sha256": vectors.sha256, "weight": prior.weight, "scores": prior.scores}
+
+
 def _stage(started: float, message: str) -> None:
     print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
-
-
-def _print_table(card: ModelCard) -> None:
-    print(f"\nmodel {card.version}  ({card.data['rows']} paragraphs)")
-    header = ("label", "threshold", "cv P", "cv R", "cv F1", "test P", "test R", "test F1")
-    print("{:<14}{:>10}  {:>6} {:>6} {:>6}  {:>6} {:>6} {:>6}".format(*header))
-    test = card.metrics["test"] or {"per_label": {}}
-    for label in card.labels:
-        cv, held = card.metrics["cv"]["per_label"][label], test["per_label"].get(label)
-        row = f"{label:<14}{card.thresholds[label]:>10.3f}  " + _prf(cv)
-        if held:
-            row += "  " + _prf(held)
-        print(row)
-    for split in ("cv", "test"):
-        figures = card.metrics[split]
-        if figures:
-            print(
-                f"{split}: micro F1 {figures['micro_f1']:.3f}  macro F1 {figures['macro_f1']:.3f}  "
-                f"Hamming loss {figures['hamming_loss']:.3f}"
-            )
-
-
-def _prf(figures: dict[str, Any]) -> str:
-    return f"{figures['precision']:>6.3f} {figures['recall']:>6.3f} {figures['f1']:>6.3f}"
 
 
 if __name__ == "__main__":

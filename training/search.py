@@ -6,6 +6,7 @@ import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,12 +15,15 @@ from sklearn.metrics import average_precision_score
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from training.augment import augmented
-from training.estimator import RANDOM_STATE, build_classifier, build_vectorizer
+from training.estimator import RANDOM_STATE, build_classifier, build_vectorizer, fit_pipeline
+from training.word_vectors.table import read_table
 
 VECTORIZER_GRID: dict[str, list[Any]] = {"ngram_max": [1, 2], "min_df": [1, 2], "sublinear_tf": [True, False]}
 CLASSIFIER_GRID: dict[str, list[Any]] = {"c": [2.0, 8.0, 32.0], "class_weight": [None, "balanced"]}
 FOLDS = 5
 SELECTION = "mean over labels of the average precision of out-of-fold scores"
+# The word-vector prior's weights tried once the grid has chosen (training.estimator.fit_pipeline); 0 is the grid's.
+PRIOR_WEIGHTS = [0.2, 0.3, 0.5]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +72,44 @@ def search(texts: Sequence[str], y: np.ndarray, n_jobs: int = 2, entity_swap: bo
     return SearchResult(chosen, scores, oof[v, c])
 
 
+@dataclasses.dataclass(frozen=True)
+class PriorResult:
+    """The word-vector prior's chosen weight (0: none beat the grid's choice), each weight's score, and the chosen
+    weight's out-of-fold probabilities (the grid's when the weight is 0)."""
+
+    weight: float
+    scores: list[dict[str, float]]
+    oof: np.ndarray
+
+
+def search_prior(
+    texts: Sequence[str],
+    y: np.ndarray,
+    chosen: SearchResult,
+    table: Path,
+    *,
+    n_jobs: int = 2,
+    entity_swap: bool = False,
+) -> PriorResult:
+    """Cross-validate the grid's chosen settings with the word-vector table at each of PRIOR_WEIGHTS, on the same
+    folds and by the same selection; keep a weight only if it scores above the grid's choice."""
+    splits = folds(y)
+    jobs = [(w, f) for w in range(len(PRIOR_WEIGHTS)) for f in range(len(splits))]
+    outputs = Parallel(n_jobs=n_jobs)(
+        delayed(_prior_fold)(texts, y, splits[f], chosen.best, table, weight=PRIOR_WEIGHTS[w], entity_swap=entity_swap)
+        for w, f in jobs
+    )
+    oof = np.zeros((len(PRIOR_WEIGHTS), *y.shape))
+    for (w, f), fold_probabilities in zip(jobs, outputs, strict=True):
+        oof[w][splits[f][1]] = fold_probabilities
+    scores = [{"weight": 0.0, "score": max(point["score"] for point in chosen.scores)}]
+    for w, weight in enumerate(PRIOR_WEIGHTS):
+        score = float(np.mean([average_precision_score(y[:, j], oof[w, :, j]) for j in range(y.shape[1])]))
+        scores.append({"weight": weight, "score": round(score, 6)})
+    best = max(range(len(scores)), key=lambda i: (scores[i]["score"], -i))
+    return PriorResult(scores[best]["weight"], scores, chosen.oof if best == 0 else oof[best - 1])
+
+
 def tune_thresholds(y: np.ndarray, probabilities: np.ndarray) -> list[float]:
     """Per label, the threshold that maximises F1 on out-of-fold scores: the midpoint below the best cut."""
     thresholds = []
@@ -101,3 +143,22 @@ def _fold(
     return np.stack(
         [build_classifier(**params).fit(x_train, train_y).predict_proba(x_test) for params in classifier_points]
     )
+
+
+def _prior_fold(
+    texts: Sequence[str],
+    y: np.ndarray,
+    split: tuple[np.ndarray, np.ndarray],
+    params: dict[str, Any],
+    table: Path,
+    *,
+    weight: float,
+    entity_swap: bool,
+) -> np.ndarray:
+    train, test = split
+    train_texts, train_y = [texts[i] for i in train], y[train]
+    if entity_swap:
+        train_texts, train_y = augmented(train_texts, train_y)
+    pipeline = fit_pipeline(train_texts, train_y, params, read_table(table), weight)
+    probabilities: np.ndarray = pipeline.predict_proba([texts[i] for i in test])
+    return probabilities
