@@ -23,7 +23,7 @@ help:
 .PHONY: install
 install: $(INSTALLED)
 
-$(INSTALLED): pyproject.toml
+$(INSTALLED): pyproject.toml setup.py service/model/_speedups.c
 	$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
@@ -96,10 +96,27 @@ serve: $(INSTALLED) | $(MODEL)
 rollback: $(INSTALLED)
 	$(PY) -m training.rollback --model $(MODEL)
 
-## Run everything CI runs: lint, stub check, corpus check and the tests
+## Run everything CI runs: lint, stub check, corpus check, the tests, and the compiled scorer's under sanitizers
 .PHONY: test
 test: lint check-proto check-data
 	$(PY) -m pytest -q
+	$(MAKE) --no-print-directory sanitize
+
+## Build the compiled scorer with AddressSanitizer and UBSan (in build/sanitize) and run its tests under them
+SANITIZE := build/sanitize
+SANITIZERS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_LIB = $(shell gcc -print-file-name=libasan.so 2>/dev/null)
+.PHONY: sanitize
+sanitize: $(INSTALLED)
+	rm -rf $(SANITIZE) && mkdir -p $(SANITIZE)
+	cp -r service training tests setup.py pyproject.toml README.md $(SANITIZE)/ && rm -f $(SANITIZE)/service/model/*.so
+	cd $(SANITIZE) && CFLAGS="-O1 -g $(SANITIZERS)" LDFLAGS="$(SANITIZERS)" $(abspath $(PY)) setup.py -q build_ext --inplace
+	@if ! ls $(SANITIZE)/service/model/_speedups*.so >/dev/null 2>&1 || [ ! -f "$(ASAN_LIB)" ]; then \
+		echo "sanitize: skipped (no C compiler with AddressSanitizer here: the compiled scorer is not built)"; \
+	else cd $(SANITIZE) && LD_PRELOAD="$(ASAN_LIB) $$(gcc -print-file-name=libubsan.so)" \
+		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 PYTHONMALLOC=malloc \
+		$(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/test_model.py \
+		-k 'compiled and not start_line and not servers_with'; fi
 
 ## Run 10,000 fuzzed calls against a real server
 .PHONY: fuzz

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from service.domain.limits import EXPLAIN_TERMS_CAP, Limits
+from service.model.scorer import COMPILED, COMPILED_MISSING, IMPLEMENTATIONS, Implementation
 
 PREFIX = "TAGGER_"
 _EXPECTS = {int: "an integer", float: "a number", Path: "a file path", str: "a string"}
@@ -66,6 +67,9 @@ class Settings:
     tls_client_ca: Path | None = setting(None, "require client certificates signed by this CA (mutual TLS)")
     log_format: str = setting("text", "`text`, or `json` for one JSON object per line")
     metrics_address: str = setting("", "host:port for Prometheus metrics at `/metrics` (unset: off)")
+    scorer: Implementation = setting(
+        "auto", "`auto` (the compiled scorer where built, else Python), `compiled` (fail at start if absent), `python`"
+    )
 
     def __post_init__(self) -> None:
         for name in ("workers", "max_text_chars", "max_paragraphs", "max_document_chars", "max_concurrent"):
@@ -75,6 +79,10 @@ class Settings:
             raise SettingsError(
                 f"{PREFIX}MAX_EXPLAIN_TERMS must be in [0, {EXPLAIN_TERMS_CAP}], got {self.max_explain_terms}"
             )
+        if self.scorer not in IMPLEMENTATIONS:
+            raise SettingsError(f"{PREFIX}SCORER must be one of {', '.join(IMPLEMENTATIONS)}, got {self.scorer!r}")
+        if self.scorer == "compiled" and not COMPILED:
+            raise SettingsError(f"{PREFIX}SCORER=compiled, but {COMPILED_MISSING}")
         if self.log_format not in ("text", "json"):
             raise SettingsError(f"{PREFIX}LOG_FORMAT must be 'text' or 'json', got {self.log_format!r}")
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -153,6 +161,8 @@ def parse(kind: Any, raw: str, name: str) -> Any:
     """`raw` as the type `kind` (int, float, str, Path, or one of them | None); `name` is for the message."""
     if isinstance(kind, types.UnionType):
         kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if typing.get_origin(kind) is typing.Literal:
+        return raw  # checked against its choices by the settings class
     if raw.strip() == "":
         raise SettingsError(f"{name} is empty; it expects {_EXPECTS[kind]} (unset it to use the default)")
     try:

@@ -122,8 +122,9 @@ class WritesAFile:
         return (open, (str(self.marker), "w"))
 
 
-def start_process(bundle_path: Path, **env: str) -> tuple[subprocess.Popen[str], str]:
-    """`python -m service` as a process on a free port; returns it and the address it logged."""
+def start_process(bundle_path: Path, scorer: str = "", **env: str) -> tuple[subprocess.Popen[str], str]:
+    """`python -m service` as a process on a free port; returns it and the address it logged. With `scorer`, the
+    start line must name that scorer."""
     environment = {**os.environ, "TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(bundle_path)}
     environment.update({"TAGGER_WORKERS": "1", **env})
     process = subprocess.Popen([sys.executable, "-m", "service"], env=environment, stderr=subprocess.PIPE, text=True)
@@ -131,8 +132,9 @@ def start_process(bundle_path: Path, **env: str) -> tuple[subprocess.Popen[str],
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stderr.readline()
-        found = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+        found = re.search(r"listening on (127\.0\.0\.1:\d+) .*scorer=([\w-]+)", line)
         if found:
+            assert not scorer or found.group(2) == scorer, line
             return process, found.group(1)
         assert line, "the server exited before listening"
     raise AssertionError("no `listening on` line within 60 s")

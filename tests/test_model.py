@@ -25,7 +25,6 @@ from service.model.scorer import FastScorer
 from service.model.tables import CHECK_TEXTS, LinearTables
 from tests.corpus import rows
 from tests.harness import WritesAFile, copy_model
-from training.data import SHIPPED_TEST, SHIPPED_TRAIN, label_matrix, read_examples
 from training.estimator import build_pipeline
 from training.publish import write_model
 
@@ -41,17 +40,6 @@ ODD_TEXTS = (
     "the the the the the army army",
     "مجلس النواب 議会 парламент",
 )
-
-
-@pytest.fixture(scope="module")
-def shipped_corpus_pipeline():
-    """A pipeline fitted on the shipped corpus (not the shipped model: its vocabulary is the widest real one at
-    hand), and every corpus text."""
-    examples = read_examples([SHIPPED_TRAIN, SHIPPED_TEST])
-    labels = sorted({label for e in examples for label in e.labels})
-    texts = [e.text for e in examples]
-    pipeline = build_pipeline(ngram_max=2, min_df=1).fit(texts, label_matrix(examples, labels))
-    return pipeline, texts, FastScorer(compile_pipeline(pipeline))
 
 
 def test_fast_scorer_equals_sklearn_on_the_shipped_corpus_one_by_one_and_in_batches(shipped_corpus_pipeline):
@@ -189,7 +177,9 @@ def test_tables_survive_their_file_format(shipped_corpus_pipeline):
     again = LinearTables.from_bytes(tables.to_bytes())
     assert again.terms == tables.terms and again.tokens == tables.tokens
     assert np.array_equal(again.coef, tables.coef) and np.array_equal(again.check_scores, tables.check_scores)
-    assert np.array_equal(FastScorer(again).predict_proba(texts[:200]), FastScorer(tables).predict_proba(texts[:200]))
+    for implementation in ("python", "auto"):
+        ours, theirs = FastScorer(again, implementation), FastScorer(tables, implementation)
+        assert np.array_equal(ours.predict_proba(texts[:200]), theirs.predict_proba(texts[:200]))
 
 
 def test_load_model_checks_the_signature_when_a_key_is_set(bundle_path, tmp_path):

@@ -49,8 +49,9 @@ class RunningServer:
 
 async def start(settings: Settings) -> RunningServer:
     """Load and verify the model, bind, start, mark SERVING and start watching for new models."""
-    models = ModelSlot(load_model(settings.model_path, settings.model_key), settings.model_key)
-    pool = ScoringPool(settings.workers, settings.model_path, settings.model_key) if settings.workers > 1 else None
+    key, implementation = settings.model_key, settings.scorer
+    models = ModelSlot(load_model(settings.model_path, key, implementation), key, implementation)
+    pool = ScoringPool(settings.workers, settings.model_path, key, implementation) if settings.workers > 1 else None
     health_servicer = health.aio.HealthServicer()
     metrics = Metrics(models) if settings.metrics_address else None
     server, port = create_server(settings, models, health_servicer, pool, CallRecorder(metrics))
@@ -74,11 +75,11 @@ async def serve(settings: Settings) -> None:
     running = await start(settings)
     model = running.models.current
     _LOGGER.info(
-        "listening on %s:%d model=%s fast_scorer=%s limits=%s",
+        "listening on %s:%d model=%s scorer=%s limits=%s",
         settings.host,
         running.port,
         model.version,
-        model.fast,
+        model.implementation,
         dataclasses.asdict(settings.limits) | {"max_concurrent": settings.max_concurrent},
     )
     if running.metrics is not None:

@@ -13,6 +13,7 @@ from typing import TypeVar
 from service.domain.errors import ModelVersionMismatch
 from service.domain.tags import Options, Tags
 from service.model.loader import Model, load_model
+from service.model.scorer import Implementation
 
 T = TypeVar("T")
 # What a worker does with a chunk's tags before handing them back: (ids, tags) -> result. It runs in the worker
@@ -36,9 +37,9 @@ class ScoringPool:
     """`workers` processes started with forkserver (nothing of gRPC is inherited). Every worker has an executor of
     its own, so that each can be told to load a model and chunks go only to workers holding the call's version."""
 
-    def __init__(self, workers: int, model_path: Path, key: str) -> None:
+    def __init__(self, workers: int, model_path: Path, key: str, implementation: Implementation = "auto") -> None:
         context = multiprocessing.get_context("forkserver")
-        self._source = (model_path, key)
+        self._source = (model_path, key, implementation)
         self._workers = [_Worker(ProcessPoolExecutor(1, context), "", Future()) for _ in range(workers)]
         self._turn = 0
 
@@ -81,10 +82,10 @@ class ScoringPool:
             worker.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _reload(model_path: Path, key: str) -> str:
+def _reload(model_path: Path, key: str, implementation: Implementation) -> str:
     global _worker_model  # noqa: PLW0603 - the one model a worker process holds
     _worker_model = None  # the old model is freed before the new one is built
-    _worker_model = load_model(model_path, key)
+    _worker_model = load_model(model_path, key, implementation)
     return _worker_model.version
 
 

@@ -23,7 +23,7 @@ from sklearn.pipeline import Pipeline
 from service.domain.errors import ModelError
 from service.domain.tags import Evidence
 from service.model.card import ModelCard, card_path, read_card, read_verified
-from service.model.scorer import FastScorer, Scorer
+from service.model.scorer import FastScorer, Implementation, Scorer
 from service.model.tables import CHECK_TEXTS, TOLERANCE, LinearTables
 from service.model.tokens import TokenSettings
 
@@ -59,12 +59,14 @@ def unpickle(model_path: Path, card: ModelCard, data: bytes) -> dict[str, Any]:
     return bundle
 
 
-def pipeline_scorer(model_path: Path, card: ModelCard, data: bytes) -> tuple[Scorer, bool]:
+def pipeline_scorer(
+    model_path: Path, card: ModelCard, data: bytes, implementation: Implementation = "auto"
+) -> tuple[Scorer, bool]:
     """Unpickle the pipeline in `data` (verified bytes) and compile it; returns (scorer, fast). A pipeline that
     cannot be compiled is scored by scikit-learn (logged). Raises ModelError if it cannot score the check texts."""
     pipeline = unpickle(model_path, card, data)["pipeline"]
     try:
-        return FastScorer(compile_pipeline(pipeline)), True
+        return FastScorer(compile_pipeline(pipeline), implementation), True
     except UnsupportedPipeline as reason:
         _LOGGER.warning("model %s: fast scorer not used (%s); scoring with scikit-learn", model_path, reason)
     except _SCORING_ERRORS as error:
@@ -80,7 +82,7 @@ def pipeline_scorer(model_path: Path, card: ModelCard, data: bytes) -> tuple[Sco
 
 
 def compile_pipeline(pipeline: Any, texts: Sequence[str] = ()) -> LinearTables:
-    """The pipeline as linear tables, checked: the fast scorer over them must give the pipeline's probabilities
+    """The pipeline as linear tables, checked: both fast scorers over them must give the pipeline's probabilities
     (within TOLERANCE) on CHECK_TEXTS and on `texts`. Raises UnsupportedPipeline, saying why, when it cannot."""
     vectorizer, classifier = _parts(pipeline)
     _check_supported(vectorizer, classifier)
@@ -106,14 +108,19 @@ def compile_pipeline(pipeline: Any, texts: Sequence[str] = ()) -> LinearTables:
         check_scores=np.asarray(pipeline.predict_proba(list(CHECK_TEXTS)), dtype=np.float64),
     )
     tables.validate()
-    fast = FastScorer(tables)
+    scorers = [FastScorer(tables, "python"), FastScorer(tables, "auto")]  # the same one twice if not compiled
     checked = [*CHECK_TEXTS, *texts]
     for start in range(0, len(checked), 256):
         chunk = checked[start : start + 256]
-        difference = np.abs(fast.predict_proba(chunk) - pipeline.predict_proba(chunk)).max(axis=1)
-        if difference.max() > TOLERANCE:
-            worst = int(difference.argmax())
-            raise UnsupportedPipeline(f"scores differ by {difference[worst]:.2e} on text {start + worst}")
+        expected = pipeline.predict_proba(chunk)
+        for fast in scorers:
+            difference = np.abs(fast.predict_proba(chunk) - expected).max(axis=1)
+            if difference.max() > TOLERANCE:
+                worst = int(difference.argmax())
+                raise UnsupportedPipeline(
+                    f"the {'compiled' if fast.compiled else 'Python'} scorer's scores differ by "
+                    f"{difference[worst]:.2e} on text {start + worst}"
+                )
     return tables
 
 

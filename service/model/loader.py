@@ -15,7 +15,7 @@ from service.domain.errors import ModelError
 from service.domain.tagging import decide
 from service.domain.tags import Evidence, Options, Tags
 from service.model.card import ModelCard, read_card, read_verified
-from service.model.scorer import FastScorer, Scorer
+from service.model.scorer import FastScorer, Implementation, Scorer
 from service.model.tables import CHECK_TEXTS, TOLERANCE, LinearTables, TablesError
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,6 +29,13 @@ class Model:
     card: ModelCard
     scorer: Scorer
     fast: bool
+
+    @property
+    def implementation(self) -> str:
+        """Which scorer serves: `compiled`, `python` (both from the linear tables) or `scikit-learn`."""
+        if isinstance(self.scorer, FastScorer):
+            return "compiled" if self.scorer.compiled else "python"
+        return "scikit-learn"
 
     @property
     def version(self) -> str:
@@ -66,8 +73,9 @@ class Model:
         return [decide(self.labels, self.thresholds, row, options, e) for row, e in zip(scores, evidence, strict=True)]
 
 
-def load_model(path: Path, key: str = "") -> Model:
-    """Verify and load the model at `path`; raises ModelError if it cannot serve.
+def load_model(path: Path, key: str = "", implementation: Implementation = "auto") -> Model:
+    """Verify and load the model at `path`; raises ModelError if it cannot serve. `implementation` chooses the
+    tables' scorer (service.model.scorer.IMPLEMENTATIONS).
 
     Every file the card names is checked against its digest. A model with linear tables is scored from them (no
     unpickling, no scikit-learn) once they reproduce the pipeline's scores recorded in them; otherwise the
@@ -75,17 +83,17 @@ def load_model(path: Path, key: str = "") -> Model:
     card = read_card(path, key)
     artifact = read_verified(path, card, "artifact")  # checked even when not unpickled: it is the fallback
     if card.tables is not None:
-        scorer = _tables_scorer(path, card)
+        scorer = _tables_scorer(path, card, implementation)
         if scorer is not None:
             return Model(path, card, scorer, fast=True)
     # scikit-learn (tens of MiB and most of a second) is imported only for a model that needs it
     from service.model import bundle  # noqa: PLC0415
 
-    fallback, fast = bundle.pipeline_scorer(path, card, artifact)
+    fallback, fast = bundle.pipeline_scorer(path, card, artifact, implementation)
     return Model(path, card, fallback, fast)
 
 
-def _tables_scorer(path: Path, card: ModelCard) -> FastScorer | None:
+def _tables_scorer(path: Path, card: ModelCard, implementation: Implementation) -> FastScorer | None:
     """The fast scorer over the card's tables, or None (logged) if they do not reproduce their check scores."""
     try:
         tables = LinearTables.from_bytes(read_verified(path, card, "tables"))
@@ -93,7 +101,7 @@ def _tables_scorer(path: Path, card: ModelCard) -> FastScorer | None:
         raise ModelError(f"{path}: {error}") from None
     if tables.labels != len(card.labels):
         raise ModelError(f"{path}: the tables score {tables.labels} labels, the card names {len(card.labels)}")
-    scorer = FastScorer(tables)
+    scorer = FastScorer(tables, implementation)
     if np.allclose(scorer.predict_proba(CHECK_TEXTS), tables.check_scores, rtol=0, atol=TOLERANCE):
         return scorer
     _LOGGER.warning("model %s: the tables do not reproduce their check scores; unpickling the pipeline", path)

@@ -4,19 +4,33 @@ over a few dozen rows cost less than the dispatch of a dozen small array operati
 
 from __future__ import annotations
 
+import functools
 import itertools
+import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Literal, Protocol
 
 import numpy as np
 
+from service.domain.errors import ModelError
 from service.domain.tags import Evidence
 from service.model.tables import LinearTables
-from service.model.tokens import Tokenizer
+from service.model.tokens import DEFAULT_TOKEN_PATTERN, Tokenizer
 
+try:  # the optional compiled scorer, built at install when a C compiler is present
+    from service.model._speedups import Tables as CompiledTables
+except ImportError:  # pragma: no cover - depends on the install
+    CompiledTables = None  # type: ignore[assignment,misc]
+
+_LOGGER = logging.getLogger(__name__)
+COMPILED = CompiledTables is not None
+COMPILED_MISSING = "the compiled scorer was not built at install (no C compiler?)"
 _ONE = 1
+# Which implementation scores: `auto` takes the compiled one where it can reproduce the tables, else Python.
+Implementation = Literal["auto", "compiled", "python"]
+IMPLEMENTATIONS: tuple[Implementation, ...] = ("auto", "compiled", "python")
 
 
 class Scorer(Protocol):
@@ -34,7 +48,7 @@ class FastScorer:
     its terms: sum(tf x idf x coef) / sqrt(sum(tf² x idf²)) + intercept, which is the L2-normalised TF-IDF row
     dotted with the coefficients."""
 
-    def __init__(self, tables: LinearTables) -> None:
+    def __init__(self, tables: LinearTables, implementation: Implementation = "auto") -> None:
         weighted = tables.coef * tables.idf[:, np.newaxis]
         rows = np.column_stack([tables.idf * tables.idf, weighted]).tolist()
         self._rows: dict[str, tuple[float, ...]] = {
@@ -45,8 +59,16 @@ class FastScorer:
         self._sublinear = tables.sublinear_tf
         self._l2 = tables.l2_norm
         self.tokenizer = Tokenizer(tables.tokens, shortest_term=min(map(len, tables.terms), default=2))
+        self._score: Callable[[Sequence[str]], list[list[float]]] = self.python_scores
+        self.compiled = implementation != "python" and _use_compiled(tables, implementation)
+        if self.compiled:
+            self._score = _compiled_tables(tables, weighted).scores
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._score(texts)
+
+    def python_scores(self, texts: Sequence[str]) -> list[list[float]]:
+        """scores() by the pure-Python scorer, whichever implementation serves."""
         return [list(map(_sigmoid, self.decision(text))) for text in texts]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -113,3 +135,43 @@ def _sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
+
+
+def _use_compiled(tables: LinearTables, implementation: Implementation) -> bool:
+    """Whether the compiled scorer can score `tables`; raises ModelError when `compiled` was asked for and it
+    cannot, and logs (once per reason) when `auto` falls back to Python."""
+    reason = ""
+    if CompiledTables is None:
+        reason = COMPILED_MISSING
+    elif tables.tokens.ngram_range[1] > 64:
+        reason = "it supports n-grams of at most 64 words"
+    elif tables.tokens.token_pattern != DEFAULT_TOKEN_PATTERN:
+        reason = f"it supports only the default token pattern, not {tables.tokens.token_pattern!r}"
+    if not reason:
+        return True
+    if implementation == "compiled":
+        raise ModelError(f"TAGGER_SCORER=compiled, but the compiled scorer cannot serve this model: {reason}")
+    _log_fallback(reason)
+    return False
+
+
+@functools.cache
+def _log_fallback(reason: str) -> None:
+    _LOGGER.warning("the compiled scorer is not used (%s); scoring with the pure-Python scorer", reason)
+
+
+def _compiled_tables(tables: LinearTables, weighted: np.ndarray) -> CompiledTables:
+    """The tables in the compiled scorer's form: terms as UTF-8, and one row of idf², idf x coef per term."""
+    rows = np.ascontiguousarray(np.column_stack([tables.idf * tables.idf, weighted]), dtype=np.float64)
+    return CompiledTables(
+        terms=[term.encode("utf-8", "surrogatepass") for term in tables.terms],
+        rows=rows.tobytes(),
+        intercept=tables.intercept.tolist(),
+        stop_words=[word.encode("utf-8", "surrogatepass") for word in sorted(tables.tokens.stop_words)],
+        lowercase=tables.tokens.lowercase,
+        min_n=tables.tokens.ngram_range[0],
+        max_n=tables.tokens.ngram_range[1],
+        binary=tables.binary,
+        sublinear=tables.sublinear_tf,
+        l2=tables.l2_norm,
+    )

@@ -11,6 +11,7 @@ from pathlib import Path
 from service.domain.errors import ModelError
 from service.model.card import card_path
 from service.model.loader import Model, load_model
+from service.model.scorer import Implementation
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -19,9 +20,10 @@ class ModelSlot:
     """The model in service. Calls read `current` once and keep that model to the end; a reload replaces it
     with one assignment, so a call never sees half of a swap. Listeners hear of every swap, after it."""
 
-    def __init__(self, model: Model, key: str = "") -> None:
+    def __init__(self, model: Model, key: str = "", implementation: Implementation = "auto") -> None:
         self.current = model
         self._key = key
+        self._implementation = implementation
         self._seen = _card_digest(model.path)
         self._listeners: list[Callable[[Model], None]] = []
         self.reloads: dict[str, int] = {"ok": 0, "refused": 0}
@@ -38,7 +40,7 @@ class ModelSlot:
             return False
         self._seen = digest
         try:
-            model = load_model(self.current.path, self._key)
+            model = load_model(self.current.path, self._key, self._implementation)
         except ModelError as reason:
             self.reloads["refused"] += 1
             _LOGGER.error("model reload refused, still serving %s: %s", self.current.version, reason)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-_DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 # Bytes that are not word characters become spaces, so that str.split() yields the runs of word characters.
 _ASCII_NON_WORD = bytes(b if re.fullmatch(r"\w", chr(b)) else 32 for b in range(128)) + bytes([32] * 128)
 # Non-ASCII symbols common in news copy that are not word characters (checked against the regex itself); a
@@ -30,7 +30,7 @@ class TokenSettings:
     and the stop words (already resolved to a list)."""
 
     lowercase: bool = True
-    token_pattern: str = _DEFAULT_TOKEN_PATTERN
+    token_pattern: str = DEFAULT_TOKEN_PATTERN
     ngram_range: tuple[int, int] = (1, 1)
     stop_words: frozenset[str] = frozenset()
 
@@ -41,7 +41,7 @@ class Tokenizer:
     def __init__(self, settings: TokenSettings, shortest_term: int = 2) -> None:
         self._lowercase = settings.lowercase
         self._findall = re.compile(settings.token_pattern).findall
-        self._default_tokens = settings.token_pattern == _DEFAULT_TOKEN_PATTERN
+        self._default_tokens = settings.token_pattern == DEFAULT_TOKEN_PATTERN
         self._min_n, self._max_n = settings.ngram_range
         self._stop = settings.stop_words
         self._raw_unigrams = self._default_tokens and self._max_n == 1 and not self._stop and shortest_term > 1
