@@ -19,6 +19,7 @@ from bench.process import ServerProcess, python_module, start
 from service.gen import tagger_service_pb2 as pb
 from service.model.bundle import load_bundle
 from service.model.loader import load_model
+from service.model.scorer import COMPILED
 from training.data import SHIPPED_TEST, read_examples
 
 METHOD = "/tagger.v1.TaggerService/TagParagraphs"
@@ -40,6 +41,7 @@ SCENARIOS = (
     Scenario("single, 8 in flight", METHOD, 8, 12000, 1),
     Scenario("single, 32 in flight", METHOD, 32, 12000, 1),
     Scenario("batch of 64, 8 in flight", METHOD, 8, 600, 64),
+    Scenario("batch of 1000, 2 in flight", METHOD, 2, 60, 1000),
     Scenario("stream, window 8", STREAM, 8, 12000, 1),
 )
 SECONDS = 3.0
@@ -49,6 +51,7 @@ def payloads(texts: list[str], per_call: int, method: str) -> list[bytes]:
     """Serialised requests: TagParagraphs with `per_call` paragraphs, or one stream message per paragraph."""
     if method == STREAM:
         return [pb.StreamTagParagraphsRequest(paragraph=pb.Paragraph(text=t)).SerializeToString() for t in texts]
+    texts = texts * -(-per_call // len(texts))  # a batch larger than the test split repeats it
     chunks = [texts[i : i + per_call] for i in range(0, len(texts) - per_call + 1, per_call)]
     return [pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=t) for t in c]).SerializeToString() for c in chunks]
 
@@ -91,9 +94,10 @@ def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connec
     return summary
 
 
-def served(model_path: Path, texts: list[str], workers: int | None) -> dict[str, Any]:
-    """Every scenario over 1 and 4 connections, echo first, then the tagger; plus start-up time and memory."""
-    env = {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(model_path)}
+def served(model_path: Path, texts: list[str], workers: int | None, scorer: str) -> dict[str, Any]:
+    """Every scenario over 1 and 4 connections, echo first, then the tagger with `scorer` (TAGGER_SCORER); plus
+    start-up time and memory."""
+    env = {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(model_path), "TAGGER_SCORER": scorer}
     if workers:
         env["TAGGER_WORKERS"] = str(workers)
     echo = start(python_module("bench.echo"), health=False)
@@ -135,17 +139,20 @@ def print_report(report: dict[str, Any]) -> None:
     """The human table."""
     for batch, figures in report.get("in_process", {}).items():
         if batch.startswith("batch"):
-            print(
-                f"in process, {batch}: scikit-learn {figures['sklearn_ms_per_paragraph']:.4f} ms/paragraph, "
-                f"fast {figures['fast_ms_per_paragraph']:.4f} ms/paragraph, {figures['speedup']}x"
-            )
+            print(f"in process, {batch} (ms per paragraph): " + ", ".join(f"{k} {v}" for k, v in figures.items()))
     if "in_process" in report:
         print(f"equality: {report['in_process']['equality']}")
+    for scorer, figures in report["served"].items():
+        print_served(scorer, figures)
+
+
+def print_served(scorer: str, served: dict[str, Any]) -> None:
+    """The served table of one scorer."""
     print(
-        f"\n{'scenario':<26}{'conns':>5} {'echo c/s':>9} {'tagger c/s':>10} {'x echo':>7} {'para/s':>9} "
+        f"\n[{scorer}] {'scenario':<26}{'conns':>5} {'echo c/s':>9} {'tagger c/s':>10} {'x echo':>7} {'para/s':>9} "
         f"{'p50':>7} {'p90':>7} {'p99':>7} {'echo p99':>8} {'x p99':>6} {'cpu/call':>8}"
     )
-    for row in report["served"]["rows"]:
+    for row in served["rows"]:
         t, e = row["tagger"], row["echo"]
         print(
             f"{row['scenario']:<26}{row['connections']:>5} {e['calls_per_s']:>9.0f} {t['calls_per_s']:>10.0f} "
@@ -153,12 +160,12 @@ def print_report(report: dict[str, Any]) -> None:
             f"{t['p99_ms']:>7.2f} {e['p99_ms']:>8.2f} {row['x_echo_p99']:>6.2f} {t['server_cpu_ms_per_call']:>8.3f}"
             + (f"  errors {t['errors']}" if t["errors"] else "")
         )
-    s = report["served"]
     print(
-        f"\nstart to SERVING: {s['seconds_to_serving']} s (first start {s['first_start_seconds_to_serving']} s); "
-        f"exit status after SIGTERM: {s['exit_status_after_sigterm']}"
+        f"start to SERVING: {served['seconds_to_serving']} s "
+        f"(first start {served['first_start_seconds_to_serving']} s); "
+        f"exit status after SIGTERM: {served['exit_status_after_sigterm']}"
     )
-    for row in s["memory"]:
+    for row in served["memory"]:
         print(f"  pid {row['pid']}: RSS {row['rss_mib']} MiB, PSS {row['pss_mib']} MiB")
 
 
@@ -169,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, help="TAGGER_WORKERS for the served runs (default: the server's)")
     parser.add_argument("--out", type=Path, default=Path("bench-results/bench.json"))
     parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument(
+        "--scorers", default="compiled,python" if COMPILED else "python", help="TAGGER_SCORER values to serve with"
+    )
     args = parser.parse_args(argv)
     texts = [e.text for e in read_examples([SHIPPED_TEST])]
     report: dict[str, Any] = {
@@ -181,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_in_process:
         _, bundle = load_bundle(args.model)
         report["in_process"] = compare(load_model(args.model), bundle["pipeline"], texts)
-    report["served"] = served(args.model, texts, args.workers)
+    report["served"] = {scorer: served(args.model, texts, args.workers, scorer) for scorer in args.scorers.split(",")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print_report(report)

@@ -45,8 +45,9 @@ class Settings:
     )
     workers: int = setting(
         None,
-        "scoring processes for large batches (1: score in the server process)",
-        factory=lambda: os.cpu_count() or 1,
+        "scoring processes for large batches (1: score in the server process, which is faster with the compiled "
+        "scorer and the default where it is built; else one per CPU)",
+        factory=lambda: 1 if COMPILED else os.cpu_count() or 1,
     )
     max_text_chars: int = setting(20_000, "longest paragraph, in code points")
     max_paragraphs: int = setting(1_000, "most paragraphs in one `TagParagraphs` call or stream message")
@@ -176,7 +177,8 @@ def settings_table() -> str:
     rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
     for cls in (Settings, ClientSettings, TrainingSettings):
         for field in dataclasses.fields(cls):
-            default = field.default if field.default is not dataclasses.MISSING else "number of CPUs"
+            computed = "1 with the compiled scorer, else the number of CPUs"
+            default = field.default if field.default is not dataclasses.MISSING else computed
             shown = "" if default is None or default == "" else f"`{default}`"
             flag = f"`--{field.name.replace('_', '-')}`" if cls is Settings else _USED_BY[cls]
             rows.append(f"| `{PREFIX}{field.name.upper()}` | {flag} | {shown} | {field.metadata['doc']} |")

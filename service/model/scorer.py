@@ -49,11 +49,7 @@ class FastScorer:
     dotted with the coefficients."""
 
     def __init__(self, tables: LinearTables, implementation: Implementation = "auto") -> None:
-        weighted = tables.coef * tables.idf[:, np.newaxis]
-        rows = np.column_stack([tables.idf * tables.idf, weighted]).tolist()
-        self._rows: dict[str, tuple[float, ...]] = {
-            term: tuple(row) for term, row in zip(tables.terms, rows, strict=True)
-        }
+        self._tables = tables
         self._intercept: list[float] = tables.intercept.tolist()
         self._binary = tables.binary
         self._sublinear = tables.sublinear_tf
@@ -62,7 +58,17 @@ class FastScorer:
         self._score: Callable[[Sequence[str]], list[list[float]]] = self.python_scores
         self.compiled = implementation != "python" and _use_compiled(tables, implementation)
         if self.compiled:
-            self._score = _compiled_tables(tables, weighted).scores
+            self._score = _compiled_tables(tables).scores
+        else:
+            _ = self._rows  # the Python scorer's dictionary, built now rather than on the first call
+
+    @functools.cached_property
+    def _rows(self) -> dict[str, tuple[float, ...]]:
+        """Each term's row for the pure-Python scorer and for evidence. Beside the compiled scorer it is built on
+        the first call that needs it (explain terms), which saves its 15-20 MiB in servers that never explain."""
+        tables = self._tables
+        rows = np.column_stack([tables.idf * tables.idf, tables.coef * tables.idf[:, np.newaxis]]).tolist()
+        return {term: tuple(row) for term, row in zip(tables.terms, rows, strict=True)}
 
     def scores(self, texts: Sequence[str]) -> list[list[float]]:
         return self._score(texts)
@@ -160,8 +166,9 @@ def _log_fallback(reason: str) -> None:
     _LOGGER.warning("the compiled scorer is not used (%s); scoring with the pure-Python scorer", reason)
 
 
-def _compiled_tables(tables: LinearTables, weighted: np.ndarray) -> CompiledTables:
+def _compiled_tables(tables: LinearTables) -> CompiledTables:
     """The tables in the compiled scorer's form: terms as UTF-8, and one row of idf², idf x coef per term."""
+    weighted = tables.coef * tables.idf[:, np.newaxis]
     rows = np.ascontiguousarray(np.column_stack([tables.idf * tables.idf, weighted]), dtype=np.float64)
     return CompiledTables(
         terms=[term.encode("utf-8", "surrogatepass") for term in tables.terms],
