@@ -1,0 +1,34 @@
+"""Where the job runs: an existing Dask cluster, or an embedded LocalCluster of worker processes (one thread each,
+on loopback, no dashboard) started for the job and closed at its end."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from distributed import Client, LocalCluster
+
+# Seconds to wait for a scheduler to answer, or for the embedded cluster's workers to start.
+CONNECT_SECONDS = 60
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str, workers: int) -> Iterator[Client]:
+    """A client of the cluster at `scheduler` (`tcp://host:8786`), or of an embedded cluster of `workers`
+    processes when `scheduler` is empty."""
+    if scheduler:
+        with Client(scheduler, timeout=CONNECT_SECONDS) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            timeout=CONNECT_SECONDS,
+        ) as cluster,
+        Client(cluster, timeout=CONNECT_SECONDS) as client,
+    ):
+        yield client
