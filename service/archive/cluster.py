@@ -26,7 +26,7 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Client]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # the HTTP endpoint on a free loopback port, never :8787
             timeout=CONNECT_SECONDS,
         ) as cluster,
         Client(cluster, timeout=CONNECT_SECONDS) as client,

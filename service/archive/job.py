@@ -106,7 +106,9 @@ def tag_archive(job: ArchiveJob, client: Client, stream: TextIO = sys.stderr) ->
     return summary
 
 
-def _collect(futures: dict[Future[Record], Partition], records: dict[str, Record], progress: Progress) -> tuple[str, ...]:
+def _collect(
+    futures: dict[Future[Record], Partition], records: dict[str, Record], progress: Progress
+) -> tuple[str, ...]:
     """Wait for the partition tasks, keeping each record; returns the partitions whose task failed (logged)."""
     failed = []
     for future in as_completed(futures):
