@@ -6,10 +6,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import dask
 from distributed import Client, LocalCluster
 
 # Seconds to wait for a scheduler to answer, or for the embedded cluster's workers to start.
 CONNECT_SECONDS = 60
+# Worker housekeeping that wakes a thread every 10-20 ms (the statistical profiler, the event loop's health tick)
+# takes the GIL from the scoring thread: 15-30% of a worker's throughput (make bench-archive). The embedded
+# cluster turns it down; workers of an existing cluster take the same settings from their DASK_* environment.
+QUIET_WORKERS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+}
 
 
 @contextlib.contextmanager
@@ -21,6 +30,7 @@ def dask_client(scheduler: str, workers: int) -> Iterator[Client]:
             yield client
         return
     with (
+        dask.config.set(QUIET_WORKERS),
         LocalCluster(
             n_workers=workers,
             threads_per_worker=1,

@@ -4,12 +4,14 @@ the partition task, which tags one partition and writes it whole."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 from distributed import Worker, WorkerPlugin, get_worker
+from distributed.gc import disable_gc_diagnosis
 
 from service.archive.output import OutputFolder, Record, json_bytes, write_whole
 from service.archive.plan import Partition
@@ -40,6 +42,12 @@ class ModelPlugin(WorkerPlugin):
         if model.version != self.version:
             raise ModelError(f"{self.model_path}: the worker found model {model.version}, the job tags {self.version}")
         self.model = model
+        # As the server does: long-lived objects (the model, distributed's own) leave the collector's view, so that
+        # full collections do not walk every vocabulary string while partitions are scored; and distributed's GC
+        # diagnosis, a Python callback on every collection, is turned off in this process.
+        gc.collect()
+        gc.freeze()
+        disable_gc_diagnosis(force=True)
 
 
 def tag_partition(partition: Partition, out: Path, job: Record, options: Options, limits: Limits) -> Record:
