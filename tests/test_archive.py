@@ -209,3 +209,20 @@ def test_archive_command_runs_an_embedded_cluster(bundle_path, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "rows tagged: 200, rejected: 0" in done.stdout and "partitions: 4 (0 already done, 0 failed)" in done.stdout
     assert (tmp_path / "o" / "_SUCCESS").exists() and all(len(row["labels"]) <= 1 for row in output(tmp_path / "o"))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"options": Options(threshold=1.5)}, "threshold: must be a number in [0, 1], got 1.5"),
+        ({"options": Options(top_k=-1)}, "top_k must be 0 (no cap) or more"),
+        ({"partition_rows": 0}, "partition_rows must be at least 1"),
+    ],
+)
+def test_archive_job_refuses_bad_options_before_it_starts(tmp_path, fields, message):
+    with pytest.raises(ArchiveError) as excinfo:
+        ArchiveJob(("a.jsonl",), tmp_path / "out", tmp_path / "m.joblib", **fields)
+    assert message in str(excinfo.value)
+    command = [sys.executable, "-m", "service.archive", "tag-archive", "--in", "a.jsonl", "--out", str(tmp_path)]
+    done = subprocess.run([*command, "--threshold", "1.5"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "threshold: must be a number in [0, 1]" in done.stderr

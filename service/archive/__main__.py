@@ -9,6 +9,7 @@ from pathlib import Path
 
 from service.archive.cluster import dask_client
 from service.archive.job import ArchiveJob, Summary, tag_archive
+from service.archive.source import ArchiveError
 from service.config import ArchiveSettings, SettingsError, read
 from service.domain.errors import TaggerError
 from service.domain.tags import Options
@@ -24,20 +25,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     args = _parser(settings).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    job = ArchiveJob(
-        inputs=tuple(args.inputs),
-        out=args.out,
-        model_path=args.model,
-        model_key=settings.model_key,
-        options=Options(threshold=args.threshold, top_k=args.top_k),
-        max_text_chars=args.max_text_chars,
-        partition_rows=args.partition_rows,
-        overwrite=args.overwrite,
-    )
+    try:
+        if args.workers < 1:
+            raise ArchiveError(f"--workers must be at least 1, got {args.workers}")
+        job = ArchiveJob(
+            inputs=tuple(args.inputs),
+            out=args.out,
+            model_path=args.model,
+            model_key=settings.model_key,
+            options=Options(threshold=args.threshold, top_k=args.top_k),
+            max_text_chars=args.max_text_chars,
+            partition_rows=args.partition_rows,
+            overwrite=args.overwrite,
+        )
+    except ArchiveError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         with dask_client(args.scheduler, args.workers) as client:
             summary = tag_archive(job, client)
-    except TaggerError as error:
+    except (TaggerError, ArchiveError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(describe(summary))

@@ -42,6 +42,21 @@ class ArchiveJob:
     partition_rows: int = 10_000
     overwrite: bool = False
 
+    def __post_init__(self) -> None:
+        """Raise ArchiveError for options the service would refuse, or limits below 1."""
+        found = [f"{v.field.strip('.')}: {v.description}" for v in check_options(self.options, self.limits, "")]
+        small = [name for name in ("max_text_chars", "partition_rows") if getattr(self, name) < 1]
+        found += [f"{name} must be at least 1" for name in small]
+        if self.options.top_k < 0:
+            found.append(f"top_k must be 0 (no cap) or more, got {self.options.top_k}")
+        if found:
+            raise ArchiveError("; ".join(found))
+
+    @property
+    def limits(self) -> Limits:
+        """What a row may hold."""
+        return Limits(max_text_chars=self.max_text_chars)
+
 
 @dataclasses.dataclass(frozen=True)
 class Summary:
@@ -65,13 +80,10 @@ class Summary:
 
 def tag_archive(job: ArchiveJob, client: Client, stream: TextIO = sys.stderr) -> Summary:
     """Run `job` on the cluster of `client`. Raises ArchiveError or ModelError, before any row is written, when
-    the options, the input, the model or the output folder cannot be used; a partition whose task fails is
+    the input, the model or the output folder cannot be used; a partition whose task fails is
     named in the summary's `failed` (rerun to write it), and `_SUCCESS` is then not written."""
     started, clock = _now(), time.perf_counter()
-    limits = Limits(max_text_chars=job.max_text_chars)
-    violations = check_options(job.options, limits, prefix="")
-    if violations:
-        raise ArchiveError("; ".join(f"{v.field.strip('.')}: {v.description}" for v in violations))
+    limits = job.limits
     card = read_card(job.model_path, job.model_key)
     files = expand(job.inputs)
     folder = OutputFolder(job.out)

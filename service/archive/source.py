@@ -13,7 +13,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from service.domain.errors import TaggerError
 from service.domain.limits import Limits
 from service.domain.validation import check_text
 
@@ -21,8 +20,9 @@ from service.domain.validation import check_text
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
 
-class ArchiveError(TaggerError):
-    """The archive job cannot start or finish as asked; the message says why and what to do."""
+class ArchiveError(Exception):
+    """The archive job cannot start or finish as asked; the message says why and what to do. Not a TaggerError:
+    no call of the service ends with it, so it has no status code (service.api.status)."""
 
 
 @dataclasses.dataclass(frozen=True)
