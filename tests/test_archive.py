@@ -124,6 +124,7 @@ def test_archive_worker_killed_mid_job_gives_exact_output(client, bundle_path, t
     job = threading.Thread(target=lambda: run(client, [jsonl], out, bundle_path, partition_rows=500))
     job.start()
     assert wait_for(lambda: len(list(out.glob("part-*.jsonl"))) >= 2, 60)
+    assert wait_for(lambda: any(client.processing().values()), 30)
     busy = next(address for address, keys in client.processing().items() if keys)
     os.kill(client.run(os.getpid)[busy], signal.SIGKILL)
     assert not (out / "_SUCCESS").exists() and len(list(out.glob("part-*.jsonl"))) < 80, "the job ended too soon"
