@@ -142,3 +142,17 @@ soak: $(INSTALLED) | $(MODEL)
 .PHONY: clean
 clean:
 	rm -rf $(VENV) models bench-results .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+## Tag a whole archive: make tag-archive IN="a.jsonl 'b/*.csv'" OUT=folder [MODEL=path] [SCHEDULER=tcp://host:8786]
+IN ?=
+OUT ?=
+SCHEDULER ?=
+.PHONY: tag-archive
+tag-archive: $(INSTALLED) | $(MODEL)
+	$(if $(and $(IN),$(OUT)),,$(error usage: make tag-archive IN=files-or-patterns OUT=folder))
+	$(PY) -m service.archive tag-archive --in $(IN) --out $(OUT) --model $(MODEL) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+## Benchmark the archive job embedded with 1 and 2 workers against a plain loop (writes bench-results/archive.json)
+.PHONY: bench-archive
+bench-archive: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.archive --model $(MODEL)

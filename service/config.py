@@ -128,8 +128,29 @@ class TrainingSettings:
     model_key: str = setting("", "HMAC key that training signs the card with", secret=True)
 
 
+@dataclasses.dataclass(frozen=True)
+class ArchiveSettings:
+    """What `python -m service.archive` reads from the environment (its flags override them)."""
+
+    model_path: Path = setting(Settings.model_path, "the model the archive job tags with (the server's model_path)")
+    model_key: str = setting(
+        "", "HMAC key: every archive worker refuses unsigned or wrongly signed models", secret=True
+    )
+    max_text_chars: int = setting(Settings.max_text_chars, "longest paragraph; longer rows go to `_rejected.jsonl`")
+    scheduler: str = setting("", "Dask scheduler (`tcp://host:8786`) the archive job runs on (unset: embedded)")
+    archive_workers: int = setting(
+        None, "worker processes of the embedded Dask cluster, one thread each", factory=lambda: os.cpu_count() or 1
+    )
+    partition_rows: int = setting(10_000, "input rows per output partition of the archive job (one task each)")
+
+    def __post_init__(self) -> None:
+        for name in ("max_text_chars", "archive_workers", "partition_rows"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1, got {getattr(self, name)}")
+
+
 _S = TypeVar("_S")
-_USED_BY = {ClientSettings: "(client)", TrainingSettings: "(training)"}
+_USED_BY = {ClientSettings: "(client)", TrainingSettings: "(training)", ArchiveSettings: "(archive)"}
 
 
 def read(cls: type[_S], argv: Sequence[str] | None, environ: Mapping[str, str] | None, prog: str) -> _S:
@@ -175,7 +196,7 @@ def parse(kind: Any, raw: str, name: str) -> Any:
 def settings_table() -> str:
     """The README's settings table (Markdown), from the fields' definitions and defaults."""
     rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
-    for cls in (Settings, ClientSettings, TrainingSettings):
+    for cls in (Settings, ClientSettings, TrainingSettings, ArchiveSettings):
         for field in dataclasses.fields(cls):
             computed = "1 with the compiled scorer, else the number of CPUs"
             default = field.default if field.default is not dataclasses.MISSING else computed

@@ -25,6 +25,7 @@ ALLOWED = {
         "service.gen",
     },
     "service.cli": {"service.config", "service.gen"},
+    "service.archive": {"service.domain", "service.model", "service.config"},
     "training": {"service.domain", "service.model", "service.config"},
 }
 GRPC = ("grpc", "grpc_health", "grpc_reflection", "grpc_status", "google.rpc", "service.gen")
@@ -114,3 +115,10 @@ def test_the_readme_path_table_lists_every_module_of_each_package():
         present = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("__")}
         assert listed >= present, f"{key}: the README does not list {sorted(present - listed)}"
         assert present >= listed, f"{key}: the README lists {sorted(listed - present)}"
+
+
+def test_only_the_archive_job_imports_dask():
+    users = {
+        m for m, p in modules().items() if any(inside(n, lib) for n in imports(p) for lib in ("dask", "distributed"))
+    }
+    assert users and all(inside(m, "service.archive") for m in users)
