@@ -6,31 +6,35 @@ field's type; an empty or malformed value is an error that names the variable an
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import sys
-import types
-import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from service.domain.limits import EXPLAIN_TERMS_CAP, Limits
+from service.environment import PREFIX, SettingsError, read
 from service.model.scorer import COMPILED, COMPILED_MISSING, IMPLEMENTATIONS, Implementation
 
-PREFIX = "TAGGER_"
-_EXPECTS = {int: "an integer", float: "a number", Path: "a file path", str: "a string"}
+# `read` and `SettingsError` are service.environment's, and imported from here by every entry point.
+__all__ = [
+    "PREFIX",
+    "ArchiveSettings",
+    "ClientSettings",
+    "Settings",
+    "SettingsError",
+    "TrainingSettings",
+    "read",
+    "setting",
+    "settings_table",
+]
 
 
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable or flag."""
-
-
-def setting(default: Any, doc: str, *, factory: Any = None, secret: bool = False) -> Any:
-    """A settings field with its documentation (and a factory for a default computed at start)."""
+def setting(default: Any, doc: str, *, factory: Any = None, shown: str = "", secret: bool = False) -> Any:
+    """A settings field with its documentation (and a factory for a default computed at start, `shown` as)."""
     if factory is not None:
-        return dataclasses.field(default_factory=factory, metadata={"doc": doc}, repr=not secret)
+        return dataclasses.field(default_factory=factory, metadata={"doc": doc, "shown": shown}, repr=not secret)
     return dataclasses.field(default=default, metadata={"doc": doc}, repr=not secret)
 
 
@@ -45,9 +49,9 @@ class Settings:
     )
     workers: int = setting(
         None,
-        "scoring processes for large batches (1: score in the server process, which is faster with the compiled "
-        "scorer and the default where it is built; else one per CPU)",
+        "scoring processes for large batches (1: in the server process, faster with the compiled scorer)",
         factory=lambda: 1 if COMPILED else os.cpu_count() or 1,
+        shown="1 with the compiled scorer, else the number of CPUs",
     )
     max_text_chars: int = setting(20_000, "longest paragraph, in code points")
     max_paragraphs: int = setting(1_000, "most paragraphs in one `TagParagraphs` call or stream message")
@@ -73,9 +77,7 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        for name in ("workers", "max_text_chars", "max_paragraphs", "max_document_chars", "max_concurrent"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1, got {getattr(self, name)}")
+        at_least_one(self, "workers", "max_text_chars", "max_paragraphs", "max_document_chars", "max_concurrent")
         if not 0 <= self.max_explain_terms <= EXPLAIN_TERMS_CAP:
             raise SettingsError(
                 f"{PREFIX}MAX_EXPLAIN_TERMS must be in [0, {EXPLAIN_TERMS_CAP}], got {self.max_explain_terms}"
@@ -133,64 +135,29 @@ class ArchiveSettings:
     """What `python -m service.archive` reads from the environment (its flags override them)."""
 
     model_path: Path = setting(Settings.model_path, "the model the archive job tags with (the server's model_path)")
-    model_key: str = setting(
-        "", "HMAC key: every archive worker refuses unsigned or wrongly signed models", secret=True
-    )
+    model_key: str = setting("", "HMAC key: archive workers refuse unsigned or wrongly signed models", secret=True)
     max_text_chars: int = setting(Settings.max_text_chars, "longest paragraph; longer rows go to `_rejected.jsonl`")
     scheduler: str = setting("", "Dask scheduler (`tcp://host:8786`) the archive job runs on (unset: embedded)")
     archive_workers: int = setting(
-        None, "worker processes of the embedded Dask cluster, one thread each", factory=lambda: os.cpu_count() or 1
+        None,
+        "worker processes of the embedded Dask cluster, one thread each",
+        factory=lambda: os.cpu_count() or 1,
+        shown="the number of CPUs",
     )
     partition_rows: int = setting(10_000, "input rows per output partition of the archive job (one task each)")
 
     def __post_init__(self) -> None:
-        for name in ("max_text_chars", "archive_workers", "partition_rows"):
-            if getattr(self, name) < 1:
-                raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1, got {getattr(self, name)}")
+        at_least_one(self, "max_text_chars", "archive_workers", "partition_rows")
 
 
-_S = TypeVar("_S")
+def at_least_one(settings: object, *names: str) -> None:
+    """Raise SettingsError naming the first of the fields `names` of `settings` that is below 1."""
+    for name in names:
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{PREFIX}{name.upper()} must be at least 1, got {getattr(settings, name)}")
+
+
 _USED_BY = {ClientSettings: "(client)", TrainingSettings: "(training)", ArchiveSettings: "(archive)"}
-
-
-def read(cls: type[_S], argv: Sequence[str] | None, environ: Mapping[str, str] | None, prog: str) -> _S:
-    """An instance of the settings class `cls` from TAGGER_* variables in `environ`, then `argv` flags (None: no
-    flag parsing). Raises SettingsError naming the variable or flag whose value cannot be used."""
-    environ = os.environ if environ is None else environ
-    types_ = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    parser = argparse.ArgumentParser(prog=prog, description=cls.__doc__)
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        env_name = PREFIX + field.name.upper()
-        if env_name in environ:
-            values[field.name] = parse(types_[field.name], environ[env_name], env_name)
-        parser.add_argument(
-            "--" + field.name.replace("_", "-"),
-            dest=field.name,
-            metavar=field.name.upper(),
-            help=f"{field.metadata['doc']} (env {env_name})",
-        )
-    if argv is not None:
-        flags = parser.parse_args(argv)
-        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-            raw = getattr(flags, field.name)
-            if raw is not None:
-                values[field.name] = parse(types_[field.name], raw, "--" + field.name.replace("_", "-"))
-    return cls(**values)
-
-
-def parse(kind: Any, raw: str, name: str) -> Any:
-    """`raw` as the type `kind` (int, float, str, Path, or one of them | None); `name` is for the message."""
-    if isinstance(kind, types.UnionType):
-        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
-    if typing.get_origin(kind) is typing.Literal:
-        return raw  # checked against its choices by the settings class
-    if raw.strip() == "":
-        raise SettingsError(f"{name} is empty; it expects {_EXPECTS[kind]} (unset it to use the default)")
-    try:
-        return kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be {_EXPECTS[kind]}, got {raw!r}") from None
 
 
 def settings_table() -> str:
@@ -198,8 +165,7 @@ def settings_table() -> str:
     rows = ["| variable | flag | default | meaning |", "|---|---|---|---|"]
     for cls in (Settings, ClientSettings, TrainingSettings, ArchiveSettings):
         for field in dataclasses.fields(cls):
-            computed = "1 with the compiled scorer, else the number of CPUs"
-            default = field.default if field.default is not dataclasses.MISSING else computed
+            default = field.default if field.default is not dataclasses.MISSING else field.metadata["shown"]
             shown = "" if default is None or default == "" else f"`{default}`"
             flag = f"`--{field.name.replace('_', '-')}`" if cls is Settings else _USED_BY[cls]
             rows.append(f"| `{PREFIX}{field.name.upper()}` | {flag} | {shown} | {field.metadata['doc']} |")
