@@ -19,6 +19,7 @@ import joblib
 from bench.__main__ import METHOD, SCENARIOS, Scenario, measure, payloads
 from bench.process import ServerProcess, python_module, start
 from service.model.bundle import load_bundle
+from service.model.scorer import COMPILED
 from training.data import SHIPPED_TEST, read_examples
 
 PEER_VENV = Path(".peer-venv")
@@ -39,6 +40,7 @@ for line in sys.stdin:
         outputs=[d.ModelInferRequest.InferRequestedOutputTensor(name="predict_proba")])
     sys.stdout.write(request.SerializeToString().hex() + "\\n")
 """
+SCORERS = ["compiled", "python"] if COMPILED else ["python"]
 PEER_SCENARIOS = tuple(s for s in SCENARIOS if s.method == METHOD and s.in_flight == 8)
 
 
@@ -121,12 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.peer", description=__doc__)
     parser.add_argument("--model", type=Path, default=Path("models/tagger.joblib"))
     parser.add_argument("--out", type=Path, default=Path("bench-results/peer.json"))
+    parser.add_argument("--scorers", type=lambda text: text.split(","), default=SCORERS, help="TAGGER_SCORER values")
     args = parser.parse_args(argv)
     card, bundle = load_bundle(args.model)
     python = install(card.sklearn_version)
     texts = [e.text for e in read_examples([SHIPPED_TEST])]
     peer = start_peer(args.out.parent / "peer-model", bundle["pipeline"])
-    tagger = start(python_module("service"), {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(args.model)})
+    env = {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(args.model)}
+    taggers = {scorer: start(python_module("service"), env | {"TAGGER_SCORER": scorer}) for scorer in args.scorers}
     time.sleep(2.0)
     rows = []
     try:
@@ -134,21 +138,24 @@ def main(argv: list[str] | None = None) -> int:
             for scenario in PEER_SCENARIOS:
                 theirs_data = peer_payloads(python, texts, scenario.per_call)
                 theirs = measure(peer, Scenario(scenario.name, INFER, *scenario[2:]), theirs_data, connections)
-                ours = measure(tagger, scenario, payloads(texts, scenario.per_call, METHOD), connections)
-                rows.append(
-                    {
-                        "scenario": scenario.name,
-                        "connections": connections,
-                        "mlserver": theirs,
-                        "tagger": ours,
-                        "x_peer_items": round(ours["items_per_s"] / theirs["items_per_s"], 2),
-                        "x_peer_p50": round(ours["p50_ms"] / theirs["p50_ms"], 3),
-                    }
-                )
-        memory = {"mlserver": peer.memory(), "tagger": tagger.memory()}
+                for scorer, tagger in taggers.items():
+                    ours = measure(tagger, scenario, payloads(texts, scenario.per_call, METHOD), connections)
+                    rows.append(
+                        {
+                            "scenario": f"[{scorer}] {scenario.name}",
+                            "connections": connections,
+                            "mlserver": theirs,
+                            "tagger": ours,
+                            "x_peer_items": round(ours["items_per_s"] / theirs["items_per_s"], 2),
+                            "x_peer_p50": round(ours["p50_ms"] / theirs["p50_ms"], 3),
+                        }
+                    )
+        memory = {"mlserver": peer.memory()} | {f"tagger ({s})": t.memory() for s, t in taggers.items()}
     finally:
-        tagger.stop()
+        for tagger in taggers.values():
+            tagger.stop()
         peer.stop()
+    tagger = next(iter(taggers.values()))
     report = {
         "rows": rows,
         "memory": memory,
@@ -158,13 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(
-        f"{'scenario':<26}{'conns':>5} {'mlserver items/s':>16} {'tagger items/s':>14} {'x peer':>7} "
+        f"{'scenario':<37}{'conns':>5} {'mlserver items/s':>16} {'tagger items/s':>14} {'x peer':>7} "
         f"{'peer p50':>9} {'tagger p50':>10}"
     )
     for row in rows:
         m, t = row["mlserver"], row["tagger"]
         print(
-            f"{row['scenario']:<26}{row['connections']:>5} {m['items_per_s']:>16.0f} {t['items_per_s']:>14.0f} "
+            f"{row['scenario']:<37}{row['connections']:>5} {m['items_per_s']:>16.0f} {t['items_per_s']:>14.0f} "
             f"{row['x_peer_items']:>7.2f} {m['p50_ms']:>9.2f} {t['p50_ms']:>10.2f}"
             + (f"  peer errors {m['errors']}" if m["errors"] else "")
         )
