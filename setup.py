@@ -1,5 +1,8 @@
 """Builds the optional compiled scorer (service/model/_speedups.c) when a C compiler is present; without one, the
-package installs with its pure-Python scorer, the exact fallback (the pattern of MarkupSafe's _speedups)."""
+package installs with its pure-Python scorer, the exact fallback (the pattern of MarkupSafe's _speedups).
+
+A failed compile is reported and skipped inside the one setup() run (running setup() a second time without the
+extension breaks setuptools' editable installs)."""
 
 from __future__ import annotations
 
@@ -11,37 +14,33 @@ from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
 SPEEDUPS = Extension("service.model._speedups", ["service/model/_speedups.c"], extra_compile_args=["-O2"])
+_BUILD_ERRORS = (CCompilerError, ExecError, PlatformError, OSError)
 
 
-class BuildFailed(Exception):
-    """The extension could not be built here."""
+def _skipped(error: Exception) -> None:
+    print(f"tagger: the compiled scorer could not be built ({error}); the pure-Python scorer serves", file=sys.stderr)
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that reports a missing or failing compiler as BuildFailed instead of failing the install."""
+    """build_ext that reports a missing or failing compiler instead of failing the install."""
 
     def run(self) -> None:
         try:
             super().run()
-        except PlatformError as error:
-            raise BuildFailed() from error
+        except _BUILD_ERRORS as error:
+            _skipped(error)
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
-        except (CCompilerError, ExecError, PlatformError, OSError) as error:
-            raise BuildFailed() from error
+        except _BUILD_ERRORS as error:
+            _skipped(error)
+            # not an output any more, so that the wheel (editable or not) does not look for its file
+            self.extensions = [other for other in self.extensions if other is not ext]
+            self.distribution.ext_modules = [other for other in self.distribution.ext_modules or [] if other is not ext]
 
 
-def run_setup(with_speedups: bool) -> None:
-    setup(cmdclass={"build_ext": OptionalBuildExt}, ext_modules=[SPEEDUPS] if with_speedups else [])
-
-
-if os.environ.get("TAGGER_NO_SPEEDUPS"):
-    run_setup(False)
-else:
-    try:
-        run_setup(True)
-    except BuildFailed:
-        print("tagger: the compiled scorer could not be built; installing the pure-Python scorer", file=sys.stderr)
-        run_setup(False)
+setup(
+    cmdclass={"build_ext": OptionalBuildExt},
+    ext_modules=[] if os.environ.get("TAGGER_NO_SPEEDUPS") else [SPEEDUPS],
+)
