@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -74,6 +75,10 @@ class Settings:
     metrics_address: str = setting("", "host:port for Prometheus metrics at `/metrics` (unset: off)")
     scorer: Implementation = setting(
         "auto", "`auto` (the compiled scorer where built, else Python), `compiled` (fail at start if absent), `python`"
+    )
+    replica: str = setting(
+        None, "this replica's name, sent in every reply's `tagger-replica` trailer", factory=socket.gethostname,
+        shown="the host name (a pod's name)",
     )
 
     def __post_init__(self) -> None:

@@ -33,10 +33,13 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         self._limits = settings.limits
         self._pool = pool
         self._calls = calls or CallRecorder()
+        # Every reply (errors too) names the replica that answered, so clients can see the spread and a roll.
+        self._replica = (("tagger-replica", settings.replica),)
 
     async def TagParagraphs(
         self, request: pb.TagParagraphsRequest, context: grpc.aio.ServicerContext
     ) -> pb.TagParagraphsResponse:
+        context.set_trailing_metadata(self._replica)
         model = self._models.current
         paragraphs = request.paragraphs
         texts = [paragraph.text for paragraph in paragraphs]
@@ -58,6 +61,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
     async def StreamTagParagraphs(
         self, requests: AsyncIterator[pb.StreamTagParagraphsRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamTagParagraphsResponse]:
+        context.set_trailing_metadata(self._replica)
         index = 0
         async for request in requests:
             model = self._models.current
@@ -82,6 +86,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
     async def TagDocument(
         self, request: pb.TagDocumentRequest, context: grpc.aio.ServicerContext
     ) -> pb.TagDocumentResponse:
+        context.set_trailing_metadata(self._replica)
         model = self._models.current
         call = Call("TagDocument", time.perf_counter(), 0, model.version)
         try:
@@ -105,12 +110,13 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         return response
 
     async def GetModel(self, request: pb.GetModelRequest, context: grpc.aio.ServicerContext) -> pb.GetModelResponse:
+        context.set_trailing_metadata(self._replica)
         return converters.model_reply(self._models.current, self._limits)
 
     async def _abort(self, context: grpc.aio.ServicerContext, error: TaggerError, call: Call) -> None:
         status = to_grpc_status(error)
         self._calls.finished(call, status.code.name, detail=str(error))
-        await context.abort(status.code, status.details, status.trailing_metadata)
+        await context.abort(status.code, status.details, (*status.trailing_metadata, *self._replica))
 
 
 def _deadline(context: grpc.aio.ServicerContext) -> float | None:
