@@ -61,7 +61,10 @@ class Settings:
         EXPLAIN_TERMS_CAP, f"the most explain terms per label (at most {EXPLAIN_TERMS_CAP})"
     )
     max_concurrent: int = setting(256, "calls in flight before new ones get `RESOURCE_EXHAUSTED` at once")
-    grace_seconds: float = setting(10.0, "how long calls in flight may run after SIGTERM")
+    drain_seconds: float = setting(
+        1.0, "after SIGTERM, how long the server answers while NOT_SERVING, so clients and balancers move off"
+    )
+    grace_seconds: float = setting(10.0, "then how long calls in flight may run before the server stops")
     reload_seconds: float = setting(5.0, "how often the model card is checked for a new model (SIGHUP: at once)")
     keepalive_seconds: float = setting(60.0, "server keepalive ping interval")
     max_connection_age_seconds: float = setting(
@@ -77,7 +80,9 @@ class Settings:
         "auto", "`auto` (the compiled scorer where built, else Python), `compiled` (fail at start if absent), `python`"
     )
     replica: str = setting(
-        None, "this replica's name, sent in every reply's `tagger-replica` trailer", factory=socket.gethostname,
+        None,
+        "this replica's name, sent in every reply's `tagger-replica` trailer",
+        factory=socket.gethostname,
         shown="the host name (a pod's name)",
     )
 

@@ -27,23 +27,6 @@ from tests.corpus import rows
 from training.publish import copy_model as copy_files
 
 T = TypeVar("T")
-# A client retry policy for UNAVAILABLE, as long-lived clients of a server that recycles connections should have.
-RETRY_UNAVAILABLE = json.dumps(
-    {
-        "methodConfig": [
-            {
-                "name": [{"service": "tagger.v1.TaggerService"}],
-                "retryPolicy": {
-                    "maxAttempts": 3,
-                    "initialBackoff": "0.1s",
-                    "maxBackoff": "1s",
-                    "backoffMultiplier": 2,
-                    "retryableStatusCodes": ["UNAVAILABLE"],
-                },
-            }
-        ]
-    }
-)
 
 
 def write_corpus(path: Path, data: list[tuple[str, tuple[str, ...]]] | None = None) -> Path:
@@ -132,7 +115,7 @@ def start_process(bundle_path: Path, scorer: str = "", **env: str) -> tuple[subp
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         line = process.stderr.readline()
-        found = re.search(r"listening on (127\.0\.0\.1:\d+) .*scorer=([\w-]+)", line)
+        found = re.search(r"listening on (127\.\d+\.\d+\.\d+:\d+) .*scorer=([\w-]+)", line)
         if found:
             assert not scorer or found.group(2) == scorer, line
             return process, found.group(1)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from service.api.server import SERVICE_NAME
+from service.cli.channel import SERVICE_CONFIG, balances
 from service.cli.main import main
 from tests.corpus import DEFENCE, ECONOMIC
 
@@ -38,7 +40,32 @@ def test_document_and_model(grpc_server, tmp_path):
     code, out = run("document", "--address", grpc_server.address, str(article))
     assert code == 0 and "document: " in out and "defence" in out.splitlines()[-1]
     code, out = run("model", "--address", grpc_server.address, "--json")
-    assert code == 0 and json.loads(out)["labels"] == ["defence", "economic", "political"]
+    model = json.loads(out)
+    assert code == 0 and model["labels"] == ["defence", "economic", "political"]
+    assert model["replica"] == grpc_server.settings.replica  # from the tagger-replica trailer
+
+
+@pytest.mark.parametrize(
+    ("target", "balanced"),
+    [
+        ("127.0.0.1:50051", False),
+        ("dns:///tagger-headless.news.svc.cluster.local:50051", True),
+        ("ipv4:127.0.0.1:1,127.0.0.2:1", True),
+        ("ipv4:127.0.0.1:1", False),
+        ("unix:/run/tagger.sock", False),
+    ],
+)
+def test_names_of_several_replicas_get_the_balanced_service_config(target, balanced):
+    assert balances(target) is balanced
+
+
+def test_the_shipped_service_config_balances_health_checks_and_retries_the_service():
+    config = json.loads(SERVICE_CONFIG)
+    assert config["loadBalancingConfig"] == [{"round_robin": {}}]
+    assert config["healthCheckConfig"]["serviceName"] == SERVICE_NAME
+    (method,) = config["methodConfig"]
+    assert method["name"] == [{"service": SERVICE_NAME}] and method["waitForReady"] is True
+    assert method["retryPolicy"]["retryableStatusCodes"] == ["UNAVAILABLE"]
 
 
 def test_rpc_error_exits_one_with_the_status_on_stderr(grpc_server, capsys):

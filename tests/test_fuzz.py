@@ -17,11 +17,12 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from service.cli.channel import SERVICE_CONFIG
 from service.domain.document import split_paragraphs
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from tests.corpus import DEFENCE, ECONOMIC, MIXED, NONE, POLITICAL
-from tests.harness import RETRY_UNAVAILABLE, ServerThread, health_status
+from tests.harness import ServerThread, health_status
 
 T = TypeVar("T")
 
@@ -197,7 +198,7 @@ def fuzz_stub(grpc_server: ServerThread) -> Iterator[Any]:
     max_connection_age); its metadata limits stay gRPC's defaults, which every client has."""
     options = [
         ("grpc.max_receive_message_length", 4 * grpc_server.settings.max_message_bytes),
-        ("grpc.service_config", RETRY_UNAVAILABLE),
+        ("grpc.service_config", SERVICE_CONFIG),
     ]
     with grpc.insecure_channel(grpc_server.address, options=options) as channel:
         yield pb_grpc.TaggerServiceStub(channel)

@@ -15,12 +15,12 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.api.server import SERVICE_NAME, set_serving
+from service.cli.channel import SERVICE_CONFIG
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.model.card import card_path, sha256_bytes
 from tests.corpus import rows
 from tests.harness import (
-    RETRY_UNAVAILABLE,
     WritesAFile,
     copy_model,
     current_version,
@@ -181,7 +181,7 @@ def test_connection_recycling_loses_no_call_of_a_retrying_client(bundle_path):
     server = start_server(bundle_path, max_connection_age_seconds=0.3, grace_seconds=5.0)
     request = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=rows()[0][0])])
     try:
-        with grpc.insecure_channel(server.address, options=[("grpc.service_config", RETRY_UNAVAILABLE)]) as channel:
+        with grpc.insecure_channel(server.address, options=[("grpc.service_config", SERVICE_CONFIG)]) as channel:
             stub = pb_grpc.TaggerServiceStub(channel)
             deadline, calls = time.monotonic() + 3.0, 0
             while time.monotonic() < deadline:

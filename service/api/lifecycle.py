@@ -36,10 +36,12 @@ class RunningServer:
     pool: ScoringPool | None
     metrics: MetricsEndpoint | None
 
-    async def stop(self, grace: float | None) -> None:
-        """Drain: NOT_SERVING first, then refuse new calls and let calls in flight finish within `grace`."""
+    async def stop(self, grace: float | None, drain: float = 0.0) -> None:
+        """Drain: NOT_SERVING first, `drain` seconds still answering (health-checking clients and load balancers
+        move off meanwhile), then refuse new calls and let calls in flight finish within `grace`."""
         self.watcher.cancel()
         await set_serving(self.health, False)
+        await asyncio.sleep(drain)
         await self.server.stop(grace)
         if self.metrics is not None:
             self.metrics.close()
@@ -90,8 +92,12 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGHUP, running.reload.set)
     await stop.wait()
-    _LOGGER.info("stopping: NOT_SERVING, draining calls for up to %.1f s", settings.grace_seconds)
-    await running.stop(settings.grace_seconds)
+    _LOGGER.info(
+        "stopping: NOT_SERVING for %.1f s, then draining calls for up to %.1f s",
+        settings.drain_seconds,
+        settings.grace_seconds,
+    )
+    await running.stop(settings.grace_seconds, settings.drain_seconds)
     _LOGGER.info("stopped")
 
 

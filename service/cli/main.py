@@ -14,6 +14,7 @@ import grpc
 from google.protobuf import json_format
 
 from service import config
+from service.cli.channel import open_channel
 from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 
@@ -28,7 +29,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     args = _parser(settings).parse_args(argv)
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     try:
-        with _channel(args) as channel:
+        with open_channel(args.address, args.balance, args.tls_ca, args.tls_cert, args.tls_key) as channel:
             stub = pb_grpc.TaggerServiceStub(channel)
             return int(args.run(stub, args, stdin, stdout) or 0)
     except grpc.RpcError as error:
@@ -66,11 +67,12 @@ def _document(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO
 
 
 def _model(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> None:
-    response = stub.GetModel(pb.GetModelRequest(), timeout=args.timeout)
+    response, call = stub.GetModel.with_call(pb.GetModelRequest(), timeout=args.timeout)
+    replica = dict(call.trailing_metadata() or ()).get("tagger-replica", "")
     if args.json:
-        print(json.dumps(json_format.MessageToDict(response), sort_keys=True), file=stdout)
+        print(json.dumps(json_format.MessageToDict(response) | {"replica": replica}, sort_keys=True), file=stdout)
         return
-    print(f"version  {response.model_version}\ncreated  {response.created}", file=stdout)
+    print(f"version  {response.model_version}\ncreated  {response.created}\nreplica  {replica}", file=stdout)
     for label in response.labels:
         print(f"label    {label:<12} threshold {response.thresholds[label]:.3f}", file=stdout)
     for name in sorted(response.metrics):
@@ -99,20 +101,19 @@ def _options(args: argparse.Namespace) -> pb.TagOptions:
     return options
 
 
-def _channel(args: argparse.Namespace) -> grpc.Channel:
-    if not (args.tls_ca or args.tls_cert):
-        return grpc.insecure_channel(args.address)
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=Path(args.tls_ca).read_bytes() if args.tls_ca else None,
-        private_key=Path(args.tls_key).read_bytes() if args.tls_key else None,
-        certificate_chain=Path(args.tls_cert).read_bytes() if args.tls_cert else None,
-    )
-    return grpc.secure_channel(args.address, credentials)
-
-
 def _parser(settings: config.ClientSettings) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--address", default=settings.address, help=f"server (default {settings.address})")
+    balance = common.add_mutually_exclusive_group()
+    balance.add_argument(
+        "--balance",
+        action="store_true",
+        default=None,
+        help="spread calls over every replica the address resolves to (default for dns:/// and address lists)",
+    )
+    balance.add_argument(
+        "--no-balance", dest="balance", action="store_false", default=None, help="one connection, one replica"
+    )
     common.add_argument("--json", action="store_true", help="print JSON, one object per line")
     common.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds (default 30)")
     common.add_argument("--tls-ca", help="PEM file of the CA that signed the server's certificate")
