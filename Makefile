@@ -61,6 +61,11 @@ check-breaking: $(INSTALLED)
 check-data: $(INSTALLED)
 	$(PY) -m training.check_data
 
+## Render each Kubernetes overlay, validate it against the API schemas, and check what schemas cannot
+.PHONY: check-deploy
+check-deploy: $(INSTALLED)
+	$(PY) -m deploy
+
 ## Train a model: make train [DATA="a.jsonl b.csv"] [MODEL=path] [TEST=path] (always retrains)
 .PHONY: train
 train: $(INSTALLED)
@@ -96,9 +101,9 @@ serve: $(INSTALLED) | $(MODEL)
 rollback: $(INSTALLED)
 	$(PY) -m training.rollback --model $(MODEL)
 
-## Run everything CI runs: lint, stub check, corpus check, the tests, and the compiled scorer's under sanitizers
+## Run everything CI runs: lint, stub check, corpus check, deployment check, the tests, and the compiled scorer's under sanitizers
 .PHONY: test
-test: lint check-proto check-data
+test: lint check-proto check-data check-deploy
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory sanitize
 
