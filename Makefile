@@ -143,6 +143,15 @@ bench-peer: $(INSTALLED) | $(MODEL)
 soak: $(INSTALLED) | $(MODEL)
 	$(PY) -m bench.soak --model $(MODEL)
 
+## Build the image IMAGE (default tagger:dev) with docker; BAKE=1 copies the model MODEL (of models/) into it
+IMAGE ?= tagger:dev
+BAKE ?=
+.PHONY: image
+image:
+	@command -v docker >/dev/null || { echo "make image: docker is not installed; build the Dockerfile with docker or another OCI builder" >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine answers here (docker info fails: is the daemon running, DOCKER_HOST right?)" >&2; exit 1; }
+	docker build -t $(IMAGE) $(if $(BAKE),--build-arg MODEL=baked --build-arg MODEL_NAME=$(basename $(notdir $(MODEL)))) .
+
 ## Remove the environment, models and caches
 .PHONY: clean
 clean:
