@@ -138,6 +138,11 @@ bench: $(INSTALLED) | $(MODEL)
 bench-peer: $(INSTALLED) | $(MODEL)
 	$(PY) -m bench.peer --model $(MODEL)
 
+## Calls/s and spread over 3 replicas on 127.0.0.1-3 against 1, a pick_first control, a rolling restart under load
+.PHONY: bench-replicas
+bench-replicas: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.replicas --model $(MODEL)
+
 ## Ten minutes of steady load with a model reload every minute; reports errors and memory
 .PHONY: soak
 soak: $(INSTALLED) | $(MODEL)
