@@ -57,12 +57,16 @@ def selected(selector: dict[str, Any], objects: Sequence[Manifest]) -> list[Mani
 
 
 def selectors(objects: Sequence[Manifest]) -> list[str]:
-    """A Deployment selects its own pods; every Service and PodDisruptionBudget selects a Deployment's pods; a
-    Service's target ports are ports of those pods; topology spread counts the Deployment's own pods."""
+    """A Deployment selects its own pods and no other Deployment's; every Service and PodDisruptionBudget selects a
+    Deployment's pods; a Service's target ports are ports of those pods; topology spread counts the Deployment's own
+    pods."""
     found = []
     for deployment in of_kind(objects, "Deployment"):
         if not matches(deployment["spec"].get("selector", {}), pod_labels(deployment)):
             found.append(f"{name_of(deployment)}: its selector does not select its own pods")
+        for other in of_kind(objects, "Deployment"):
+            if other is not deployment and matches(deployment["spec"].get("selector", {}), pod_labels(other)):
+                found.append(f"{name_of(deployment)}: its selector selects the pods of {name_of(other)} too")
         for spread in pod_spec(deployment).get("topologySpreadConstraints", []):
             if not matches(spread.get("labelSelector", {}), pod_labels(deployment)):
                 found.append(f"{name_of(deployment)}: a topology spread constraint counts pods it does not run")

@@ -17,6 +17,7 @@ import pytest
 from deploy.checks import problems
 from deploy.pod import SETTINGS, of_kind
 from deploy.render import Manifest, kustomize_command, overlays, render, schema_problems
+from deploy.wiring import selected
 from service.api.server import SERVICE_NAME
 
 ROOT = Path(__file__).parents[1]
@@ -53,7 +54,7 @@ def settings(objects: list[Manifest]) -> Any:
 
 
 def test_every_overlay_renders_and_passes_the_schemas_and_the_checks(rendered):
-    assert set(rendered) == {"dev", "production"}
+    assert set(rendered) == {"canary", "dev", "production"}
     for objects in rendered.values():
         assert schema_problems(objects) == []
         assert problems(objects) == []
@@ -75,6 +76,25 @@ def test_production_runs_three_spread_hardened_replicas_probed_over_grpc(rendere
     assert one(objects, "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadOnlyMany"]
     assert one(objects, "Namespace")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert not of_kind(objects, "Secret")  # the key is created by hand, never committed
+
+
+def test_the_canary_runs_beside_production_in_both_services_but_not_in_the_stable_one(rendered):
+    objects = rendered["canary"]
+    stable, canary = one(objects, "Deployment", "tagger"), one(objects, "Deployment", "tagger-canary")
+    assert canary["spec"]["replicas"] == 1 and canary["spec"]["selector"]["matchLabels"]["track"] == "canary"
+    pod = canary["spec"]["template"]["spec"]
+    assert pod["volumes"][0]["persistentVolumeClaim"]["claimName"] == "tagger-models-canary"
+    assert pod["containers"][0]["image"] == stable["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert one(objects, "PersistentVolumeClaim", "tagger-models-canary")["spec"]["accessModes"] == ["ReadOnlyMany"]
+    for name, expected in (("tagger-headless", 2), ("tagger", 2), ("tagger-stable-headless", 1)):
+        assert len(selected(one(objects, "Service", name)["spec"]["selector"], objects)) == expected, name
+    assert one(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"]["name"] == "tagger"
+
+
+def test_a_deployment_whose_selector_takes_the_canary_pods_too_fails(rendered):
+    objects = copy.deepcopy(rendered["canary"])
+    del one(objects, "Deployment", "tagger")["spec"]["selector"]["matchLabels"]["track"]
+    assert problems(objects) == ["Deployment/tagger: its selector selects the pods of Deployment/tagger-canary too"]
 
 
 # Each broken overlay (tests/broken_overlays/<folder>) and the whole report the checks make of it.
@@ -121,7 +141,7 @@ def test_check_deploy_exits_1_and_names_the_mistake_for_a_broken_overlay_and_0_f
     assert "readinessProbe probes port 50052, the server's port is 50051" in broken.stdout
     real = _check_deploy()
     assert real.returncode == 0, real.stdout + real.stderr
-    assert real.stdout.count(": ok") == 2
+    assert real.stdout.count(": ok") == len(overlays())
 
 
 def test_check_deploy_says_it_is_skipped_where_no_kustomize_is_installed(tmp_path):
@@ -300,5 +320,7 @@ def test_a_broken_variant_of_production_fails_the_check_meant_for_it(production,
 
 def test_every_setting_the_files_set_is_one_the_server_reads(rendered):
     for objects in rendered.values():
-        names = set(settings(objects)) | {v["name"] for v in server(objects)["env"]}
+        names = set(settings(objects))
+        for deployment in of_kind(objects, "Deployment"):
+            names |= {v["name"] for c in deployment["spec"]["template"]["spec"]["containers"] for v in c["env"]}
         assert names <= set(SETTINGS), names - set(SETTINGS)

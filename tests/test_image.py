@@ -83,7 +83,7 @@ def test_the_image_settings_are_the_servers_and_match_the_kubernetes_files():
     model_path = env["TAGGER_MODEL_PATH"].replace("${MODEL_NAME}", arguments()["MODEL_NAME"])
     assert model_path == configmap["TAGGER_MODEL_PATH"] == "/models/tagger.joblib"
     assert env["TAGGER_ADDRESS"] == configmap["TAGGER_ADDRESS"]
-    deployment = yaml.safe_load((KUBERNETES / "base" / "deployment.yaml").read_text())
+    deployment = yaml.safe_load((KUBERNETES / "base" / "server" / "deployment.yaml").read_text())
     pod = deployment["spec"]["template"]["spec"]
     assert (
         dict(instructions())["USER"] == f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}"
