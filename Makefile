@@ -61,6 +61,11 @@ check-breaking: $(INSTALLED)
 check-data: $(INSTALLED)
 	$(PY) -m training.check_data
 
+## Render each Kubernetes overlay, validate it against the API schemas, and check what schemas cannot
+.PHONY: check-deploy
+check-deploy: $(INSTALLED)
+	$(PY) -m deploy
+
 ## Train a model: make train [DATA="a.jsonl b.csv"] [MODEL=path] [TEST=path] (always retrains)
 .PHONY: train
 train: $(INSTALLED)
@@ -96,9 +101,9 @@ serve: $(INSTALLED) | $(MODEL)
 rollback: $(INSTALLED)
 	$(PY) -m training.rollback --model $(MODEL)
 
-## Run everything CI runs: lint, stub check, corpus check, the tests, and the compiled scorer's under sanitizers
+## Run everything CI runs: lint, stub check, corpus check, deployment check, the tests, and the compiled scorer's under sanitizers
 .PHONY: test
-test: lint check-proto check-data
+test: lint check-proto check-data check-deploy
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory sanitize
 
@@ -133,10 +138,24 @@ bench: $(INSTALLED) | $(MODEL)
 bench-peer: $(INSTALLED) | $(MODEL)
 	$(PY) -m bench.peer --model $(MODEL)
 
+## Calls/s and spread over 3 replicas on 127.0.0.1-3 against 1, a pick_first control, a rolling restart under load
+.PHONY: bench-replicas
+bench-replicas: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.replicas --model $(MODEL)
+
 ## Ten minutes of steady load with a model reload every minute; reports errors and memory
 .PHONY: soak
 soak: $(INSTALLED) | $(MODEL)
 	$(PY) -m bench.soak --model $(MODEL)
+
+## Build the image IMAGE (default tagger:dev) with docker; BAKE=1 copies the model MODEL (of models/) into it
+IMAGE ?= tagger:dev
+BAKE ?=
+.PHONY: image
+image:
+	@command -v docker >/dev/null || { echo "make image: docker is not installed; build the Dockerfile with docker or another OCI builder" >&2; exit 1; }
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker engine answers here (docker info fails: is the daemon running, DOCKER_HOST right?)" >&2; exit 1; }
+	docker build -t $(IMAGE) $(if $(BAKE),--build-arg MODEL=baked --build-arg MODEL_NAME=$(basename $(notdir $(MODEL)))) .
 
 ## Remove the environment, models and caches
 .PHONY: clean

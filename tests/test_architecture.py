@@ -106,7 +106,8 @@ def test_no_hand_written_module_is_over_200_lines():
 def test_the_readme_path_table_lists_every_module_of_each_package():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `([\w/.]+)` \| (.*) \|$", readme, flags=re.MULTILINE))
-    for folder in [*sorted(p for p in (ROOT / "service").iterdir() if (p / "__init__.py").exists()), ROOT / "training"]:
+    packages = sorted(p for p in (ROOT / "service").iterdir() if (p / "__init__.py").exists())
+    for folder in [*packages, ROOT / "training", ROOT / "deploy"]:
         if folder.name == "gen":
             continue
         key = f"{folder.relative_to(ROOT)}/"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.api.server import SERVICE_NAME
+from service.api.server import SERVICE_NAME, set_serving
 from service.cli.channel import SERVICE_CONFIG, balances
 from service.cli.main import main
 from tests.corpus import DEFENCE, ECONOMIC
@@ -85,3 +85,23 @@ def test_console_script_is_installed(grpc_server):
         [str(script), "model", "--address", grpc_server.address], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0 and "version" in result.stdout
+
+
+def test_health_exits_zero_while_serving_and_one_once_draining(grpc_server):
+    address = grpc_server.address
+    assert run("health", "--address", address) == (0, "SERVING\n")
+    code, out = run("health", "--address", address, "--service", SERVICE_NAME, "--json")
+    assert code == 0 and json.loads(out) == {"service": SERVICE_NAME, "status": "SERVING"}
+    grpc_server.call(set_serving(grpc_server.health, False))
+    try:
+        assert run("health", "--address", address) == (1, "NOT_SERVING\n")
+        assert run("health", "--address", address, "--service", SERVICE_NAME) == (1, "NOT_SERVING\n")
+    finally:
+        grpc_server.call(set_serving(grpc_server.health, True))
+
+
+def test_health_of_an_unknown_service_or_an_absent_server_exits_one(grpc_server, capsys):
+    assert run("health", "--address", grpc_server.address, "--service", "tagger.v1.Other")[0] == 1
+    assert "NOT_FOUND" in capsys.readouterr().err
+    assert run("health", "--address", "127.0.0.1:1", "--timeout", "2")[0] == 1
+    assert "UNAVAILABLE" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""`tagger`: a command-line client for TaggerService (tag paragraphs, tag a document, describe the model)."""
+"""`tagger`: a command-line client for TaggerService (tag paragraphs, tag a document, describe the model) and the
+server's standard health service (`tagger health`, what the image's HEALTHCHECK runs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, TextIO
 
 import grpc
 from google.protobuf import json_format
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service import config
 from service.cli.channel import open_channel
@@ -30,8 +32,7 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None, stdout:
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     try:
         with open_channel(args.address, args.balance, args.tls_ca, args.tls_cert, args.tls_key) as channel:
-            stub = pb_grpc.TaggerServiceStub(channel)
-            return int(args.run(stub, args, stdin, stdout) or 0)
+            return int(args.run(args.stub(channel), args, stdin, stdout) or 0)
     except grpc.RpcError as error:
         print(f"tagger: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
@@ -80,6 +81,14 @@ def _model(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -
     print(f"limits   {json_format.MessageToDict(response.limits)}", file=stdout)
 
 
+def _health(stub: Any, args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    response = stub.Check(health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout)
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    shown = json.dumps({"service": args.service, "status": status}) if args.json else status
+    print(shown, file=stdout)
+    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def _print_results(results: Sequence[pb.ParagraphTags], as_json: bool, stdout: TextIO) -> None:
     for result in results:
         scores = {s.label: round(s.score, 6) for s in result.scores}
@@ -123,15 +132,19 @@ def _parser(settings: config.ClientSettings) -> argparse.ArgumentParser:
     tagging.add_argument("--threshold", type=float, help="override every label's threshold, in [0, 1]")
     tagging.add_argument("--top-k", type=int, default=0, help="assign at most K labels (0: no cap)")
     parser = argparse.ArgumentParser(prog="tagger", description="Tag paragraphs with topics over gRPC.")
-    commands = parser.add_subparsers(required=True, metavar="{tag,document,model}")
+    commands = parser.add_subparsers(required=True, metavar="{tag,document,model,health}")
     tag = commands.add_parser("tag", parents=[common, tagging], help="tag paragraphs given as arguments or -")
     tag.add_argument("--explain", type=int, default=0, metavar="N", help="show N evidence terms per label")
     tag.add_argument("text", nargs="+", metavar="TEXT", help="paragraphs, or - to read one per line from stdin")
-    tag.set_defaults(run=_tag)
+    tag.set_defaults(run=_tag, stub=pb_grpc.TaggerServiceStub)
     document = commands.add_parser("document", parents=[common, tagging], help="tag a document file or -")
     document.add_argument("file", metavar="FILE", help="plain text or HTML file, or - for stdin")
-    document.set_defaults(run=_document)
-    commands.add_parser("model", parents=[common], help="describe the model in service").set_defaults(run=_model)
+    document.set_defaults(run=_document, stub=pb_grpc.TaggerServiceStub)
+    model = commands.add_parser("model", parents=[common], help="describe the model in service")
+    model.set_defaults(run=_model, stub=pb_grpc.TaggerServiceStub)
+    health = commands.add_parser("health", parents=[common], help="the server's health: exit 0 when SERVING, else 1")
+    health.add_argument("--service", default="", help='the service whose health to ask (default "": the server)')
+    health.set_defaults(run=_health, stub=health_pb2_grpc.HealthStub)
     return parser
 
 
