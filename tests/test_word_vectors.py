@@ -17,6 +17,7 @@ from tests.harness import write_corpus
 from training import __main__ as training_main
 from training.data import label_matrix, read_examples
 from training.estimator import fit_pipeline
+from training.search import PRIOR_CANDIDATES, PRIOR_WEIGHTS, SearchResult, prior_candidates
 from training.word_vectors.table import read_table, write_table
 
 PARAMS = {"ngram_max": 2, "min_df": 1, "sublinear_tf": True, "c": 8.0, "class_weight": "balanced"}
@@ -69,6 +70,21 @@ def test_prior_gives_unseen_words_weight_and_stays_exact_to_its_tables(tmp_path)
     compile_pipeline(prior, [*texts, *probe])  # raises unless the fast scorer reproduces it within tolerance
 
 
+def test_prior_candidates_are_the_best_settings_of_the_best_vectorizers():
+    scores = [
+        {"ngram_max": 1, "min_df": 1, "sublinear_tf": True, "c": 8.0, "score": 0.90},
+        {"ngram_max": 2, "min_df": 2, "sublinear_tf": True, "c": 8.0, "score": 0.93},
+        {"ngram_max": 2, "min_df": 2, "sublinear_tf": True, "c": 32.0, "score": 0.95},
+        {"ngram_max": 1, "min_df": 1, "sublinear_tf": True, "c": 32.0, "score": 0.94},
+        {"ngram_max": 2, "min_df": 1, "sublinear_tf": False, "c": 32.0, "score": 0.80},
+    ]
+    chosen = SearchResult(scores[2], scores, np.zeros((1, 1)))
+    assert prior_candidates(chosen, 2) == [
+        {"ngram_max": 2, "min_df": 2, "sublinear_tf": True, "c": 32.0},
+        {"ngram_max": 1, "min_df": 1, "sublinear_tf": True, "c": 32.0},
+    ]
+
+
 def test_training_records_the_prior_it_weighed_in_the_card(tmp_path):
     model = tmp_path / "m" / "tagger.joblib"
     model.parent.mkdir()
@@ -76,7 +92,9 @@ def test_training_records_the_prior_it_weighed_in_the_card(tmp_path):
     table = tiny_table(tmp_path / "table.npz")
     argv = ["--data", str(data), "--model", str(model), "--jobs", "1", "--word-vectors", str(table)]
     assert training_main.main(argv) == 0
-    entry = json.loads(card_path(model).read_text())["settings"]["word_vectors"]
+    settings = json.loads(card_path(model).read_text())["settings"]
+    entry = settings["word_vectors"]
     assert entry["source"] == "test vectors" and len(entry["sha256"]) == 64
-    assert [s["weight"] for s in entry["scores"]] == [0.0, 0.2, 0.3, 0.5]
-    assert entry["weight"] in {0.0, 0.2, 0.3, 0.5}
+    assert [s["weight"] for s in entry["scores"]] == [0.0] + PRIOR_WEIGHTS * PRIOR_CANDIDATES
+    best = max(entry["scores"], key=lambda s: s["score"])
+    assert (entry["weight"], settings["chosen"]) == (best["weight"], best["settings"])

@@ -122,13 +122,14 @@ def train(
         _stage(started, f"cross-validating the word-vector prior of {word_vectors} at weights {PRIOR_WEIGHTS}")
         vectors = read_table(word_vectors)
         prior = search_prior(texts, y, result, word_vectors, n_jobs=jobs, entity_swap=entity_swap)
-        _stage(started, f"word-vector prior: weight {prior.weight} chosen of {prior.scores}")
+        _stage(started, f"word-vector prior: weight {prior.weight} with {prior.best} chosen")
+    best = prior.best if prior else result.best
     oof = prior.oof if prior else result.oof
     thresholds = tune_thresholds(y, oof)
     metrics: dict[str, Any] = {"cv": evaluate(y, oof, thresholds, labels), "test": None}
     _stage(started, "tuned thresholds on out-of-fold scores; fitting the final model on all the data")
     weight = prior.weight if prior else 0.0
-    pipeline = fit_pipeline(*(augmented(texts, y) if entity_swap else (texts, y)), result.best, vectors, weight)
+    pipeline = fit_pipeline(*(augmented(texts, y) if entity_swap else (texts, y)), best, vectors, weight)
     if test:
         _stage(started, f"scoring the held-out file {test_path}")
         probabilities = pipeline.predict_proba([e.text for e in test])
@@ -136,7 +137,7 @@ def train(
     data = data_summary(paths, examples, labels)
     thresholds_by_label = dict(zip(labels, thresholds, strict=True))
     card = ModelCard(
-        version=model_version(data, _versioned(result.best, entity_swap, weight), labels),
+        version=model_version(data, _versioned(best, entity_swap, weight), labels),
         labels=tuple(labels),
         thresholds=thresholds_by_label,
         artifact=FileEntry(model_path.name, ""),  # its digest is set when the file is written
@@ -146,7 +147,7 @@ def train(
         data=data,
         test_data=str(test_path) if test_path else None,
         settings={
-            "chosen": result.best,
+            "chosen": best,
             "grid": {**VECTORIZER_GRID, **CLASSIFIER_GRID},
             "folds": FOLDS,
             "selection": SELECTION,
