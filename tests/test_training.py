@@ -15,7 +15,8 @@ from tests.harness import write_corpus
 from training import __main__ as training_main
 from training import evaluate, realworld
 from training.augment import PLACES, swap_entities
-from training.data import DataError, read_examples
+from training.data import DataError, Example, read_examples
+from training.misses import error_kinds
 from training.publish import previous_path, write_model
 from training.quality import masked_metrics
 from training.rollback import rollback
@@ -248,6 +249,27 @@ def test_eval_realworld_tables_every_file_and_says_so_when_the_folder_is_absent(
         "leads.jsonl",
     ]
     assert files[0]["rows"] == len(full) + 1 and 0 <= files[0]["none_labelled_rate"] <= 1
+    assert all(kind.startswith(("missed", "false")) for kind in files[0]["errors"])
     assert files[2]["kind"] == "partial"
     assert realworld.main(["--folder", str(tmp_path / "absent"), "--model", str(bundle_path)]) == 0
     assert "is not here" in capsys.readouterr().out
+
+
+def test_error_kinds_sort_misses_by_the_story_and_false_labels_by_what_the_story_is_about():
+    story = [("Troops crossed the river at dawn", ["defence"]), ("Residents fled", ["defence"]), ("Prices rose", [])]
+    other = [("The club won the cup", []), ("Fans sang", [])]
+    examples = [
+        Example(text, frozenset(labels), f"f:{i}", {"article": article, "optional": []})
+        for article, items in (("war", story), ("sport", other))
+        for i, (text, labels) in enumerate(items)
+    ]
+    # defence, economic: the first paragraph is caught, the second (a quote) missed, prices and the cup mislabelled
+    predicted = np.array([[1, 0], [0, 0], [0, 1], [0, 1], [0, 0]])
+    assert error_kinds(["defence", "economic"], predicted, examples) == {
+        "false economic": 2,
+        "false: another topic": 1,
+        "false: in a story about none of the three": 1,
+        "missed defence": 1,
+        "missed: the story's main topic": 1,
+        "missed: the story's main topic, 12 words or fewer": 1,
+    }

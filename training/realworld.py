@@ -22,6 +22,7 @@ from service.domain.tags import Options
 from service.model.loader import Model, load_model
 from training.data import DataError, Example, read_examples
 from training.evaluate import evaluate_full, evaluate_partial, model_predictions
+from training.misses import error_kinds
 
 DEFAULT_FOLDER = Path("../shared/data/realworld")
 # The weight TagDocument's context_weight is evaluated at: halfway, chosen before measuring, not tuned.
@@ -38,6 +39,7 @@ def evaluate_folder(folder: Path, model_path: Path, key: str = "") -> list[dict[
         report = (evaluate_partial if partial else evaluate_full)(labels, predicted, examples)
         reports.append({"data": path.name, "model": version, "labels": labels, **report})
         if not partial and all("article" in e.extra for e in examples):
+            reports[-1]["errors"] = error_kinds(labels, predicted, examples)
             predicted = in_context(load_model(model_path, key), examples, CONTEXT_WEIGHT)
             report = evaluate_full(labels, predicted, examples)
             name = f"{path.name} by article, context_weight {CONTEXT_WEIGHT}"
@@ -72,6 +74,8 @@ def table(reports: list[dict[str, Any]]) -> str:
             recall = "  ".join(f"{label} {m['recall']:.3f}" for label, m in r["recall"].items())
             figures = f"recall: {recall}  false positives {r['false_positive_rate']['all']['any_label']:.3f}"
         lines.append(f"{r['data']:<56} {r['kind']:<8} {r['rows']:>5}  {figures}")
+        if "errors" in r:
+            lines.append(f"{'':<72}{'; '.join(f'{kind} {count}' for kind, count in r['errors'].items())}")
     return "\n".join(lines)
 
 
