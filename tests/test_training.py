@@ -257,7 +257,7 @@ def test_eval_realworld_tables_every_file_and_says_so_when_the_folder_is_absent(
 
 def test_error_kinds_sort_misses_by_the_story_and_false_labels_by_what_the_story_is_about():
     story = [("Troops crossed the river at dawn", ["defence"]), ("Residents fled", ["defence"]), ("Prices rose", [])]
-    other = [("The club won the cup", []), ("Fans sang", [])]
+    other: list[tuple[str, list[str]]] = [("The club won the cup", []), ("Fans sang", [])]
     examples = [
         Example(text, frozenset(labels), f"f:{i}", {"article": article, "optional": []})
         for article, items in (("war", story), ("sport", other))
