@@ -133,6 +133,11 @@ fuzz: $(INSTALLED)
 bench: $(INSTALLED) | $(MODEL)
 	$(PY) -m bench --model $(MODEL)
 
+## RSS over a million scorings with each scorer, single and in batches of 64; fails if it grows after warm-up
+.PHONY: bench-memory
+bench-memory: $(INSTALLED) | $(MODEL)
+	$(PY) -m bench.memory --model $(MODEL)
+
 ## Benchmark MLServer 1.7.1 serving the same pipeline, and print the tagger's figures as ratios of it
 .PHONY: bench-peer
 bench-peer: $(INSTALLED) | $(MODEL)

@@ -1,5 +1,5 @@
 """Conversions between tagger.v1 messages and the domain: options in, tags and the model's description out. The
-encoder of results runs in worker processes too (service.execution.pool), so it is a module-level function."""
+builder of results runs in worker processes too (service.execution.pool), so it is a module-level function."""
 
 from __future__ import annotations
 
@@ -23,12 +23,12 @@ def options_from(message: pb.TagOptions | None) -> Options:
     return Options(threshold=threshold, top_k=message.top_k, explain_terms=message.explain_terms)
 
 
-def encode_results(ids: Sequence[str], tags: Sequence[Tags]) -> bytes:
-    """A serialised TagParagraphsResponse holding only the `results` of these paragraphs: responses of chunks
-    join by concatenating their bytes."""
+def results_reply(ids: Sequence[str], tags: Sequence[Tags]) -> pb.TagParagraphsResponse:
+    """A TagParagraphsResponse holding only the `results` of these paragraphs. Scored inline it is the reply
+    itself (nothing is serialised twice); from a worker it travels pickled, which is its wire bytes."""
     response = pb.TagParagraphsResponse()
     add_results(response.results, ids, tags)
-    return bytes(response.SerializeToString())
+    return response
 
 
 def tags_of(ids: Sequence[str], tags: list[Tags]) -> list[Tags]:
@@ -54,10 +54,13 @@ def fill_tags(message: pb.ParagraphTags, paragraph_id: str, tags: Tags) -> None:
 
 def add_scores(scores: RepeatedCompositeFieldContainer[pb.LabelScore], tags: Tags) -> None:
     """Append every label's LabelScore, in the model's order, with evidence when there is any."""
+    add = scores.add
     for s in tags.scores:
-        score = scores.add(label=s.label, score=s.score, threshold=s.threshold, assigned=s.assigned)
-        for term, weight in s.evidence:
-            score.evidence.add(term=term, weight=weight)
+        score = add(label=s.label, score=s.score, threshold=s.threshold, assigned=s.assigned)
+        if s.evidence:
+            add_evidence = score.evidence.add
+            for term, weight in s.evidence:
+                add_evidence(term=term, weight=weight)
 
 
 def model_reply(model: Model, limits: Limits) -> pb.GetModelResponse:

@@ -8,6 +8,7 @@ import dataclasses
 import gc
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import grpc
 from grpc_health.v1 import health
@@ -18,7 +19,9 @@ from service.execution.pool import ScoringPool
 from service.model.loader import load_model
 from service.model.slot import ModelSlot
 from service.observability.calls import CallRecorder
-from service.observability.metrics import Metrics, MetricsEndpoint
+
+if TYPE_CHECKING:
+    from service.observability.metrics import MetricsEndpoint
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,7 +58,13 @@ async def start(settings: Settings) -> RunningServer:
     models = ModelSlot(load_model(settings.model_path, key, implementation), key, implementation)
     pool = ScoringPool(settings.workers, settings.model_path, key, implementation) if settings.workers > 1 else None
     health_servicer = health.aio.HealthServicer()
-    metrics = Metrics(models) if settings.metrics_address else None
+    metrics = None
+    if settings.metrics_address:
+        # prometheus_client (10-20 ms of imports) is loaded only when metrics are served: it is not on the way to
+        # SERVING otherwise
+        from service.observability.metrics import Metrics, MetricsEndpoint  # noqa: PLC0415
+
+        metrics = Metrics(models)
     server, port = create_server(settings, models, health_servicer, pool, CallRecorder(metrics))
     # Long-lived objects (the model, gRPC's own) leave the collector's view: a full collection would otherwise
     # walk every vocabulary string on the hot path.

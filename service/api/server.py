@@ -3,9 +3,11 @@ the in-flight cap taken from the settings."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from service.api.servicer import TaggerServicer
 from service.config import Settings
@@ -32,9 +34,11 @@ def create_server(
     """Build the server with every servicer registered and bind settings.address; returns (server, port).
     Raises BindError naming the address when it cannot be bound."""
     server = grpc.aio.server(options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent)
-    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool, calls), server)
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    services = _ByName(server)
+    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool, calls), services)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)
+    names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(names), services)
     try:
         if settings.tls_cert is None or settings.tls_key is None:
             port = server.add_insecure_port(settings.address)
@@ -70,6 +74,21 @@ def channel_options(settings: Settings) -> list[tuple[str, int]]:
         # One process owns the port: a second server on the same address must fail to start, not share it.
         ("grpc.so_reuseport", 0),
     ]
+
+
+class _ByName:
+    """What the generated add_*_to_server functions register on: their handlers are looked up by method name
+    (generic handlers), not pre-registered. grpc.aio's server waits on one future per registered method for every
+    call it accepts; with the 8 methods of these three services that cost 4-9 us of a call's 0.3 ms (make bench)."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+
+    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
+        self._server.add_generic_rpc_handlers(handlers)
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
+        """Not registered: the same handlers also come as a generic handler."""
 
 
 def _credentials(settings: Settings) -> grpc.ServerCredentials:

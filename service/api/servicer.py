@@ -48,12 +48,14 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
             options = converters.options_from(request.options if request.HasField("options") else None)
             check_batch(texts, options, self._limits)
             ids = [paragraph.id or str(i) for i, paragraph in enumerate(paragraphs)]
-            encoded = await tag_batch(
-                model, ids, texts, options, converters.encode_results, deadline=_deadline(context), pool=self._pool
+            chunks = await tag_batch(
+                model, ids, texts, options, converters.results_reply, deadline=_deadline(context), pool=self._pool
             )
         except TaggerError as error:
             await self._abort(context, error, call)
-        response = pb.TagParagraphsResponse.FromString(b"".join(encoded))
+        response = chunks[0]
+        for chunk in chunks[1:]:
+            response.MergeFrom(chunk)  # appends its results
         response.model_version = model.version
         self._calls.finished(call, "OK", (label for result in response.results for label in result.labels))
         return response

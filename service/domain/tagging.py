@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import operator
 from collections.abc import Sequence
 
 from service.domain.tags import Evidence, LabelScore, Options, Tags
@@ -19,14 +21,16 @@ def decide(
     first (ties in model order), within top_k."""
     if options.threshold is not None:
         thresholds = (options.threshold,) * len(labels)
-    ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
-    chosen = [i for i in ranked if scores[i] >= thresholds[i]]
-    if options.top_k:
+    assigned = list(map(operator.ge, scores, thresholds))
+    # sorted() is stable, so with reverse=True equal scores keep the model's order
+    chosen = sorted(itertools.compress(range(len(scores)), assigned), key=scores.__getitem__, reverse=True)
+    if options.top_k and len(chosen) > options.top_k:
         chosen = chosen[: options.top_k]
-    label_scores = tuple(
-        LabelScore(label, scores[i], thresholds[i], i in chosen, tuple(evidence[i]) if evidence else ())
-        for i, label in enumerate(labels)
-    )
+        assigned = [i in chosen for i in range(len(scores))]
+    if evidence:
+        label_scores = tuple(map(LabelScore, labels, scores, thresholds, assigned, map(tuple, evidence)))
+    else:  # called once per paragraph: map() over the columns is the cheapest way to build them
+        label_scores = tuple(map(LabelScore, labels, scores, thresholds, assigned))
     return Tags(tuple(labels[i] for i in chosen), label_scores)
 
 

@@ -38,8 +38,13 @@ async def tag_batch(
 ) -> list[T]:
     """Tag `texts` with `model` and return `finish(ids, tags)` of each chunk, in order. `deadline` is in
     loop.time() terms; raises DeadlineExceeded when it passes."""
-    spans = [slice(start, start + CHUNK) for start in range(0, len(texts), CHUNK)]
     workers = pool.ready(model.version) if pool is not None and len(texts) > INLINE else []
+    loop = asyncio.get_running_loop()
+    if not workers and len(texts) <= CHUNK:  # one chunk, scored inline: most calls, so the short way
+        if deadline is not None and loop.time() > deadline:
+            raise DeadlineExceeded(f"deadline exceeded before scoring {len(texts)} paragraphs")
+        return [finish(ids, model.tag(texts, options))]
+    spans = [slice(start, start + CHUNK) for start in range(0, len(texts), CHUNK)]
     results: list[T | None] = [None] * len(spans)
     if pool is not None and workers:
         futures = [
@@ -53,7 +58,6 @@ async def tag_batch(
                 _LOGGER.warning("a worker could not score model %s (%s); scoring inline", model.version, outcome)
             else:
                 raise outcome
-    loop = asyncio.get_running_loop()
     for i, span in enumerate(spans):
         if results[i] is not None:
             continue

@@ -166,12 +166,21 @@ def _log_fallback(reason: str) -> None:
     _LOGGER.warning("the compiled scorer is not used (%s); scoring with the pure-Python scorer", reason)
 
 
+def _utf8(terms: Sequence[str]) -> list[bytes]:
+    """Each term as UTF-8. One encode of them all, split at newlines (which no term of the default token pattern
+    holds), takes a tenth of the time of 80,000 encodes at start."""
+    encoded = "\n".join(terms).encode("utf-8", "surrogatepass").split(b"\n")
+    if len(encoded) == len(terms):
+        return encoded
+    return [term.encode("utf-8", "surrogatepass") for term in terms]
+
+
 def _compiled_tables(tables: LinearTables) -> CompiledTables:
     """The tables in the compiled scorer's form: terms as UTF-8, and one row of idf², idf x coef per term."""
     weighted = tables.coef * tables.idf[:, np.newaxis]
     rows = np.ascontiguousarray(np.column_stack([tables.idf * tables.idf, weighted]), dtype=np.float64)
     return CompiledTables(
-        terms=[term.encode("utf-8", "surrogatepass") for term in tables.terms],
+        terms=_utf8(tables.terms),
         rows=rows.tobytes(),
         intercept=tables.intercept.tolist(),
         stop_words=[word.encode("utf-8", "surrogatepass") for word in sorted(tables.tokens.stop_words)],

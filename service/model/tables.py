@@ -90,7 +90,7 @@ class LinearTables:
             raise TablesError(f"not a {FORMAT} file")
         try:
             tables = cls(
-                terms=tuple(str(term) for term in meta["terms"]),
+                terms=tuple(map(str, meta["terms"])),
                 idf=np.asarray(arrays["idf"], dtype=np.float64),
                 coef=np.asarray(arrays["coef"], dtype=np.float64),
                 intercept=np.asarray(arrays["intercept"], dtype=np.float64),

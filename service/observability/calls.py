@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from service.observability.metrics import Metrics
+if TYPE_CHECKING:  # prometheus_client is imported only by a server that serves metrics
+    from service.observability.metrics import Metrics
 
 _LOGGER = logging.getLogger("service.calls")
 
