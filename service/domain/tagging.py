@@ -17,17 +17,27 @@ def decide(
 ) -> Tags:
     """Assign labels whose score reaches their threshold (the tuned one, or the request's override), highest
     first (ties in model order), within top_k."""
-    if options.threshold is not None:
-        thresholds = (options.threshold,) * len(labels)
-    ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
-    chosen = [i for i in ranked if scores[i] >= thresholds[i]]
-    if options.top_k:
-        chosen = chosen[: options.top_k]
+    thresholds = applied_thresholds(thresholds, options)
+    chosen = assigned(scores, thresholds, options.top_k)
     label_scores = tuple(
         LabelScore(label, scores[i], thresholds[i], i in chosen, tuple(evidence[i]) if evidence else ())
         for i, label in enumerate(labels)
     )
     return Tags(tuple(labels[i] for i in chosen), label_scores)
+
+
+def applied_thresholds(tuned: Sequence[float], options: Options) -> Sequence[float]:
+    """Each label's threshold: the tuned one, or the request's override for every label."""
+    return tuned if options.threshold is None else (options.threshold,) * len(tuned)
+
+
+def assigned(scores: Sequence[float], thresholds: Sequence[float], top_k: int) -> list[int]:
+    """The indices of the labels assigned: those whose score reaches its threshold, highest score first (ties in
+    model order: the sort is stable), at most `top_k` of them (0: no cap)."""
+    chosen = [i for i, (score, threshold) in enumerate(zip(scores, thresholds, strict=True)) if score >= threshold]
+    if len(chosen) > 1:
+        chosen.sort(key=scores.__getitem__, reverse=True)
+    return chosen[:top_k] if top_k else chosen
 
 
 def with_document_context(
