@@ -17,6 +17,9 @@ from typing import BinaryIO, NamedTuple
 from service.domain.limits import Limits
 from service.domain.validation import check_text
 
+# Read buffer of input files: lines come a few hundred bytes at a time, and 64 KiB reads take a third off the
+# cost of splitting them (the default is 8 KiB).
+READ_BUFFER = 1 << 16
 # A lone surrogate in text decoded with surrogateescape: the bytes there were not UTF-8.
 _NOT_UTF8 = re.compile("[\ud800-\udfff]")
 
@@ -92,7 +95,7 @@ def read_rows(
     path: str, *, offset: int, line: int, count: int, header: Sequence[str], limits: Limits
 ) -> Iterator[Paragraph | Rejected]:
     """The `count` records of `path` from byte `offset` (at `line`), each as a Paragraph or a Rejected row."""
-    with open(path, "rb") as file:
+    with open(path, "rb", buffering=READ_BUFFER) as file:
         file.seek(offset)
         for first, _, record in itertools.islice(records(file, bool(header), line), count):
             fields = _fields(record, header)
