@@ -1,7 +1,7 @@
 """`make bench-archive`: the archive job embedded with 1 and 2 worker processes against a plain single-process loop
 over the same model and scorer, on a synthetic archive of corpus sentences recombined into paragraphs (written once
 to bench-results/archive/). Also runs the job's own partition code in one process without Dask, which is what the
-engine costs one worker. Each is run `--rounds` times (default 2) and the best run reported. Prints paragraphs/s,
+engine costs one worker. Each is run `--rounds` times (default 3) and the best run reported. Prints paragraphs/s,
 seconds and peak RSS per worker; writes bench-results/archive.json and exits 1 unless 2 workers reach 1.6x one
 worker, one worker 0.8x the plain loop and, with the compiled scorer, one worker 30,000 paragraphs/s."""
 
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paragraphs", type=int, default=PARAGRAPHS)
     parser.add_argument("--cache", type=Path, default=Path("bench-results/archive"))
     parser.add_argument("--out", type=Path, default=Path("bench-results/archive.json"))
-    parser.add_argument("--rounds", type=int, default=2, help="runs of each measurement; the best is reported")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each measurement; the best is reported")
     args = parser.parse_args(argv)
     archive = synthetic_archive(args.cache, args.paragraphs)
     singles: dict[str, list[dict[str, float]]] = {"plain_loop": [], "without_dask": []}
