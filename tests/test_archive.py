@@ -155,7 +155,7 @@ def test_archive_bad_rows_land_in_rejected_with_file_and_line(client, bundle_pat
     good = json.dumps({"id": "g1", "text": TEXTS[0]})
     lines = [good.encode(), b"{not json", b"", json.dumps({"id": "x"}).encode(), json.dumps({"text": " "}).encode()]
     lines += [json.dumps({"text": "war " * 40}).encode(), b"[1, 2]", b'{"text": "caf\xe9"}']
-    lines.append(b'{"id": true, "text": "a"}')
+    lines += [b'{"id": true, "text": "a"}', b'{"text": "war \\ud800 in the east"}']
     lines.append(json.dumps({"text": TEXTS[1]}).encode())
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_bytes(b"\n".join(lines) + b"\n")
@@ -163,13 +163,13 @@ def test_archive_bad_rows_land_in_rejected_with_file_and_line(client, bundle_pat
     summary = run(client, [jsonl, tmp_path / "b.csv"], tmp_path / "out", bundle_path, max_text_chars=120)
     rejected = [json.loads(line) for line in (tmp_path / "out" / "_rejected.jsonl").read_text().splitlines()]
     where = [(Path(r["file"]).name, r["line"]) for r in rejected]
-    assert where == [("a.jsonl", n) for n in (2, 4, 5, 6, 7, 8, 9)] + [("b.csv", 3), ("b.csv", 4)]
+    assert where == [("a.jsonl", n) for n in (2, 4, 5, 6, 7, 8, 9, 10)] + [("b.csv", 3), ("b.csv", 4)]
     reasons = [r["reason"] for r in rejected]
     expected = ["invalid JSON", "text: missing", "must not be empty", "max_text_chars", "not a JSON object"]
-    expected += ["not valid UTF-8", "id: must be a string", "CSV: the record has 3 fields, the header 2", "empty"]
+    expected += ["not valid UTF-8", "id: must be a string", "lone surrogate", "CSV: the record has 3 fields", "empty"]
     assert all(part in reason for part, reason in zip(expected, reasons, strict=True)), reasons
     ids = sorted(str(row["id"]) for row in output(tmp_path / "out"))
-    assert ids == sorted(["g1", f"{jsonl}:10", "c1"]) and summary.rejected == 9 and summary.rows == 3
+    assert ids == sorted(["g1", f"{jsonl}:11", "c1"]) and summary.rejected == 10 and summary.rows == 3
 
 
 def test_archive_refuses_another_models_output_without_overwrite(client, bundle_path, tmp_path):

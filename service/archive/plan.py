@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from service.archive.source import ArchiveError, is_csv, records
+from service.archive.source import READ_BUFFER, ArchiveError, is_csv, records
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ def scan(path: str, rows: int) -> list[Partition]:
     starts: list[tuple[int, int]] = []
     count = 0
     header: tuple[str, ...] = ()
-    with open(path, "rb") as file:
+    with open(path, "rb", buffering=READ_BUFFER) as file:
         size = os.fstat(file.fileno()).st_size
         found = records(file, is_csv(path))
         if is_csv(path):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import operator
 from collections.abc import Sequence
 
 from service.domain.tags import Evidence, LabelScore, Options, Tags
@@ -19,19 +17,28 @@ def decide(
 ) -> Tags:
     """Assign labels whose score reaches their threshold (the tuned one, or the request's override), highest
     first (ties in model order), within top_k."""
-    if options.threshold is not None:
-        thresholds = (options.threshold,) * len(labels)
-    assigned = list(map(operator.ge, scores, thresholds))
-    # sorted() is stable, so with reverse=True equal scores keep the model's order
-    chosen = sorted(itertools.compress(range(len(scores)), assigned), key=scores.__getitem__, reverse=True)
-    if options.top_k and len(chosen) > options.top_k:
-        chosen = chosen[: options.top_k]
-        assigned = [i in chosen for i in range(len(scores))]
+    thresholds = applied_thresholds(thresholds, options)
+    chosen = assigned(scores, thresholds, options.top_k)
+    flags = [i in chosen for i in range(len(scores))]
     if evidence:
-        label_scores = tuple(map(LabelScore, labels, scores, thresholds, assigned, map(tuple, evidence)))
+        label_scores = tuple(map(LabelScore, labels, scores, thresholds, flags, map(tuple, evidence)))
     else:  # called once per paragraph: map() over the columns is the cheapest way to build them
-        label_scores = tuple(map(LabelScore, labels, scores, thresholds, assigned))
+        label_scores = tuple(map(LabelScore, labels, scores, thresholds, flags))
     return Tags(tuple(labels[i] for i in chosen), label_scores)
+
+
+def applied_thresholds(tuned: Sequence[float], options: Options) -> Sequence[float]:
+    """Each label's threshold: the tuned one, or the request's override for every label."""
+    return tuned if options.threshold is None else (options.threshold,) * len(tuned)
+
+
+def assigned(scores: Sequence[float], thresholds: Sequence[float], top_k: int) -> list[int]:
+    """The indices of the labels assigned: those whose score reaches its threshold, highest score first (ties in
+    model order: the sort is stable), at most `top_k` of them (0: no cap)."""
+    chosen = [i for i, (score, threshold) in enumerate(zip(scores, thresholds, strict=True)) if score >= threshold]
+    if len(chosen) > 1:
+        chosen.sort(key=scores.__getitem__, reverse=True)
+    return chosen[:top_k] if top_k else chosen
 
 
 def with_document_context(
