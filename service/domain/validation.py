@@ -42,8 +42,8 @@ def check_batch(texts: Sequence[str], options: Options, limits: Limits) -> None:
         found.append(Violation("paragraphs", "must hold at least one paragraph"))
     elif len(texts) > limits.max_paragraphs:
         found.append(_over("paragraphs", f"holds {len(texts)} paragraphs", limits.max_paragraphs, "max_paragraphs"))
-    else:
-        for i, text in enumerate(texts):
+    elif not all(texts) or max(map(len, texts)) > limits.max_text_chars or any(map(str.isspace, texts)):
+        for i, text in enumerate(texts):  # the same rules, one text at a time, to name each that breaks them
             found.extend(check_text(text, f"paragraphs[{i}].text", limits))
     if found:
         raise InvalidRequest(found)
