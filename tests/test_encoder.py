@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import pickle
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.api import converters
+from service.api import encoder as encoder_module
 from service.api.encoder import ParagraphsEncoder, Results, encoder_of
 from service.domain.tagging import decide
 from service.domain.tags import Options
@@ -24,6 +26,13 @@ SCORE = st.one_of(
 )
 THRESHOLD = st.one_of(SCORE, st.just(-0.0))
 REPLIES = settings(max_examples=400, deadline=None)
+# Each encoder in turn: Python's, and the compiled packer (service/model/_records.c) where it was built.
+COMPILED = [
+    pytest.param(False, id="python"),
+    pytest.param(
+        True, id="compiled", marks=pytest.mark.skipif(encoder_module.pack_records is None, reason="not built")
+    ),
+]
 
 
 def protobuf_reply(
@@ -36,26 +45,43 @@ def protobuf_reply(
     return response.SerializeToString()
 
 
+@pytest.mark.parametrize("compiled", COMPILED)
 @REPLIES
 @given(
     labels=st.lists(TEXT.filter(bool), min_size=1, max_size=5, unique=True),
-    version=TEXT,
     ids=st.lists(TEXT, min_size=1, max_size=4),
     options=st.builds(Options, threshold=st.none() | THRESHOLD, top_k=st.integers(0, 6)),
     data=st.data(),
 )
-def test_encoded_reply_is_protobufs_bytes(labels, version, ids, options, data):
+def test_encoded_reply_is_protobufs_bytes(compiled, labels, ids, options, data):
+    version = data.draw(TEXT)
     tuned = data.draw(st.lists(THRESHOLD, min_size=len(labels), max_size=len(labels)))
     row = st.lists(SCORE, min_size=len(labels), max_size=len(labels))
     rows = data.draw(st.lists(row, min_size=len(ids), max_size=len(ids)))
-    encoder = ParagraphsEncoder(version, tuple(labels), tuple(tuned))
-    results = encoder.encode(ids, rows, options)
+    encoder = ParagraphsEncoder(version, tuple(labels), tuple(tuned), compiled)
+    results = encoder.encode(ids, rows, options)  # makes the layouts it lacks
+    assert encoder.encode(ids, rows, options) == results  # compiled: now packed in C from them
     if min(map(min, rows)) < 2.0**-126:  # a score that may round to 0.0 is left to the messages
         assert results is None
         return
     assert results is not None
     assert encoder.reply([results]) == protobuf_reply(labels, tuned, version, ids=ids, rows=rows, options=options)
-    assert results.labels == [label for row in rows for label in decide(labels, tuned, row, options).labels]
+    assert results.labels == [decide(labels, tuned, row, options).labels for row in rows]
+
+
+@pytest.mark.skipif(encoder_module.pack_records is None, reason="the compiled packer is not built")
+def test_the_compiled_packer_writes_what_python_writes_once_it_has_the_layouts():
+    python = ParagraphsEncoder("v1", ("a", "b", "c"), (0.5, 0.4, 0.3))
+    rows = [[0.9, 0.1, 0.2], [0.6, 0.7, 0.8], [0.5, 0.4, 0.3], [0.1, 0.2, 0.25]]
+    ids = ["0", "", "é" * 100, "3"]
+    expected = python.encode(ids, rows, Options())
+    layouts = python._layouts  # every assignment of these rows, made by the Python encoder
+    packed = encoder_module.pack_records(b"\x0a", b"\x0a", ids, rows, (0.5, 0.4, 0.3), 0, layouts)
+    assert packed is not None and Results(*packed) == expected
+    assert encoder_module.pack_records(b"\x0a", b"\x0a", ids, rows, (0.5, 0.4, 0.3), 0, {}) is None  # no layouts
+    assert encoder_module.pack_records(b"\x0a", b"\x0a", ids, [[0.9, 1e-40, 0.2]] * 4, (0.5,) * 3, 0, layouts) is None
+    with pytest.raises(ValueError, match="one id per row"):
+        encoder_module.pack_records(b"\x0a", b"\x0a", ids[:1], rows, (0.5, 0.4, 0.3), 0, layouts)
 
 
 def test_chunks_join_into_one_reply():

@@ -20,6 +20,11 @@ from service.domain.tags import Options
 from service.gen import tagger_service_pb2 as pb
 from service.model.loader import Model
 
+try:  # the compiled packer (service/model/_records.c), built with the compiled scorer; encode() is its fallback
+    from service.model._speedups import pack_records
+except ImportError:  # pragma: no cover - depends on the install
+    pack_records = None  # type: ignore[assignment]
+
 # Below the smallest normal 32-bit float a score may round to 0.0, which the wire leaves out.
 _TINY = 2.0**-126
 _FLOAT = struct.Struct("<f")
@@ -27,22 +32,27 @@ _OVERRIDES = 32
 
 
 class Results(NamedTuple):
-    """A chunk's `TagParagraphsResponse.results` as wire bytes, and the labels assigned in it (with repeats)."""
+    """A chunk's `TagParagraphsResponse.results` as wire bytes, and each paragraph's labels assigned."""
 
     data: bytes
-    labels: list[str]
+    labels: list[tuple[str, ...]]
 
 
 def encoder_of(model: Model) -> ParagraphsEncoder:
-    """The encoder of `model`'s version, labels and thresholds."""
-    return _encoder(model.version, model.labels, model.thresholds)
+    """The encoder of `model`'s version, labels and thresholds; compiled where its scorer is."""
+    return _encoder(model.version, model.labels, model.thresholds, model.implementation == "compiled")
 
 
 class ParagraphsEncoder:
     """Encodes results for one model: its labels and tuned thresholds, and its version."""
 
-    def __init__(self, version: str, labels: tuple[str, ...], thresholds: tuple[float, ...]) -> None:
-        self._model = (version, labels, thresholds)
+    def __init__(
+        self, version: str, labels: tuple[str, ...], thresholds: tuple[float, ...], compiled: bool = False
+    ) -> None:
+        if compiled and pack_records is None:
+            raise ValueError("the compiled packer was not built at install")
+        self._model = (version, labels, thresholds, compiled)
+        self._compiled = compiled
         # TagParagraphsResponse.model_version (proto3 leaves an empty string out)
         self._version = _field(_MODEL_VERSION, version.encode()) if version else b""
         self._labels = labels
@@ -50,7 +60,9 @@ class ParagraphsEncoder:
         self._layouts: dict[tuple[int, ...], _Layout] = {}  # with the tuned thresholds, by labels assigned
         self._overrides: dict[bytes, dict[tuple[int, ...], _Layout]] = {}  # by a request's 32-bit threshold
 
-    def __reduce__(self) -> tuple[Callable[..., ParagraphsEncoder], tuple[str, tuple[str, ...], tuple[float, ...]]]:
+    def __reduce__(
+        self,
+    ) -> tuple[Callable[..., ParagraphsEncoder], tuple[str, tuple[str, ...], tuple[float, ...], bool]]:
         """Pickled as its model's identity (tag() runs in worker processes): a worker keeps one encoder per model."""
         return _encoder, self._model
 
@@ -63,21 +75,25 @@ class ParagraphsEncoder:
                 return encoded
         tags = model.tag(texts, options)
         data = converters.results_reply(ids, tags).SerializeToString()
-        return Results(data, [label for paragraph in tags for label in paragraph.labels])
+        return Results(data, [paragraph.labels for paragraph in tags])
 
     def reply(self, chunks: Sequence[Results]) -> bytes:
         """The TagParagraphsResponse: the chunks' results in order, then the model version."""
         return b"".join([*(chunk.data for chunk in chunks), self._version])
 
-    def encode(self, ids: Sequence[str], rows: Sequence[Sequence[float]], options: Options) -> Results | None:
+    def encode(self, ids: Sequence[str], rows: list[list[float]], options: Options) -> Results | None:
         """The results of paragraphs with these ids and score rows under `options` (evidence aside); None when a
         score is too small for a layout."""
-        if min(map(min, rows)) < _TINY:
-            return None
         thresholds = applied_thresholds(self._thresholds, options)
         layouts = self._layouts if options.threshold is None else self._override(options.threshold)
+        if self._compiled:  # None when it lacks a layout (made below, for the next call) or a score is too small
+            packed = pack_records(_RESULTS, _ID, list(ids), rows, tuple(thresholds), options.top_k, layouts)
+            if packed is not None:
+                return Results(*packed)
+        if min(map(min, rows)) < _TINY:
+            return None
         pieces: list[bytes] = []
-        labels: list[str] = []
+        labels: list[tuple[str, ...]] = []
         for paragraph_id, row in zip(ids, rows, strict=True):
             chosen = assigned(row, thresholds, options.top_k)
             layout = layouts.get(chosen) or layouts.setdefault(chosen, _layout(self._labels, thresholds, chosen))
@@ -88,7 +104,7 @@ class ParagraphsEncoder:
                 id_bytes = paragraph_id.encode()
                 body = _ID + _length(len(id_bytes)) + id_bytes + body
             pieces.append(_RESULTS + _length(len(body)) + body)
-            labels += layout.labels
+            labels.append(layout.labels)
         return Results(b"".join(pieces), labels)
 
     def _override(self, threshold: float) -> dict[tuple[int, ...], _Layout]:
@@ -103,17 +119,19 @@ class ParagraphsEncoder:
 
 
 class _Layout(NamedTuple):
-    """A ParagraphTags after its id, for one assignment: constant bytes with a 32-bit score between each two."""
+    """A ParagraphTags after its id, for one assignment: constant bytes with a 32-bit score between each two. The
+    compiled packer reads the first two fields."""
 
+    pieces: tuple[bytes, ...]  # before each score, then after the last
+    labels: tuple[str, ...]
     pack: Callable[..., bytes]
     args: list[bytes | float]
-    labels: tuple[str, ...]
 
 
 @functools.lru_cache(maxsize=4)
-def _encoder(version: str, labels: tuple[str, ...], thresholds: tuple[float, ...]) -> ParagraphsEncoder:
+def _encoder(version: str, labels: tuple[str, ...], thresholds: tuple[float, ...], compiled: bool) -> ParagraphsEncoder:
     """One encoder per model (the one in service, and the one before a swap)."""
-    return ParagraphsEncoder(version, labels, thresholds)
+    return ParagraphsEncoder(version, labels, thresholds, compiled)
 
 
 def _layout(labels: Sequence[str], thresholds: Sequence[float], chosen: tuple[int, ...]) -> _Layout:
@@ -131,7 +149,8 @@ def _layout(labels: Sequence[str], thresholds: Sequence[float], chosen: tuple[in
         head = tail
     layout = "<" + "".join(f"{len(constant)}sf" for constant in constants) + f"{len(head)}s"
     args: list[bytes | float] = [item for constant in constants for item in (constant, 0.0)]
-    return _Layout(struct.Struct(layout).pack, [*args, head], tuple(labels[i] for i in chosen))
+    pack = struct.Struct(layout).pack
+    return _Layout((*constants, head), tuple(labels[i] for i in chosen), pack, [*args, head])
 
 
 def _key(message: type, field: str) -> bytes:

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_records.h"
+
 #define RELEASE_CHARS 16384
 #define STACK_BYTES 8192
 
@@ -627,11 +629,17 @@ static PyTypeObject TablesType = {
     .tp_methods = Tables_methods,
 };
 
+static PyMethodDef speedups_functions[] = {
+    {"pack_records", (PyCFunction)pack_records, METH_VARARGS, PACK_RECORDS_DOC},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "service.model._speedups",
-    .m_doc = "The compiled scorer (optional; see service.model.scorer).",
+    .m_doc = "The compiled scorer (optional; see service.model.scorer) and the reply packer of service.api.encoder.",
     .m_size = -1,
+    .m_methods = speedups_functions,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {
