@@ -24,6 +24,7 @@ try:  # the compiled packer (service/model/_records.c), built with the compiled 
     from service.model._speedups import pack_records
 except ImportError:  # pragma: no cover - depends on the install
     pack_records = None  # type: ignore[assignment]
+COMPILED = pack_records is not None
 
 # Below the smallest normal 32-bit float a score may round to 0.0, which the wire leaves out.
 _TINY = 2.0**-126
