@@ -24,8 +24,11 @@ def options_from(message: pb.TagOptions | None) -> Options:
 
 
 def paragraphs_from(paragraphs: RepeatedCompositeFieldContainer[pb.Paragraph]) -> tuple[list[str], list[str]]:
-    """The paragraphs' ids (a missing id is the paragraph's index) and texts. A slice is a list: iterating the
-    field itself goes by index until IndexError, which costs more than the rest of this."""
+    """The paragraphs' ids (a missing id is the paragraph's index) and texts. Iterating the field itself goes by
+    index until IndexError, so a lone paragraph (most requests) is read by index, more by a slice, which is a list."""
+    if len(paragraphs) == 1:
+        paragraph = paragraphs[0]
+        return [paragraph.id or "0"], [paragraph.text]
     ids, texts = [], []
     for i, paragraph in enumerate(paragraphs[:]):
         ids.append(paragraph.id or str(i))

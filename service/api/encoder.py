@@ -30,6 +30,7 @@ COMPILED = pack_records is not None
 _TINY = 2.0**-126
 _FLOAT = struct.Struct("<f")
 _OVERRIDES = 32
+_NEW = tuple.__new__
 
 
 class Results(NamedTuple):
@@ -80,6 +81,8 @@ class ParagraphsEncoder:
 
     def reply(self, chunks: Sequence[Results]) -> bytes:
         """The TagParagraphsResponse: the chunks' results in order, then the model version."""
+        if len(chunks) == 1:
+            return chunks[0].data + self._version
         return b"".join([*(chunk.data for chunk in chunks), self._version])
 
     def encode(self, ids: Sequence[str], rows: list[list[float]], options: Options) -> Results | None:
@@ -90,7 +93,7 @@ class ParagraphsEncoder:
         if self._compiled:  # None when it lacks a layout (made below, for the next call) or a score is too small
             packed = pack_records(_RESULTS, _ID, list(ids), rows, tuple(thresholds), options.top_k, layouts)
             if packed is not None:
-                return Results(*packed)
+                return _NEW(Results, packed)  # as NamedTuple._make does, without a Python frame
         if min(map(min, rows)) < _TINY:
             return None
         pieces: list[bytes] = []

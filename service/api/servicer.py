@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -21,7 +20,7 @@ from service.gen import tagger_service_pb2 as pb
 from service.gen import tagger_service_pb2_grpc as pb_grpc
 from service.model.loader import Model
 from service.model.slot import ModelSlot
-from service.observability.calls import Call, CallRecorder
+from service.observability.calls import Call, CallRecorder, begin
 
 
 class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
@@ -49,7 +48,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         context.set_trailing_metadata(self._replica)
         model = self._models.current
         ids, texts = converters.paragraphs_from(request.paragraphs)
-        call = Call("TagParagraphs", time.perf_counter(), len(texts), model.version)
+        call = begin("TagParagraphs", len(texts), model.version)
         if self._in_flight >= self._max_in_flight:
             await self._refuse(context, call)
         self._in_flight += 1
@@ -74,9 +73,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         """One answer per message, in order; the stream holds one place in the in-flight cap while it is open."""
         context.set_trailing_metadata(self._replica)
         if self._in_flight >= self._max_in_flight:
-            await self._refuse(
-                context, Call("StreamTagParagraphs", time.perf_counter(), 0, self._models.current.version)
-            )
+            await self._refuse(context, begin("StreamTagParagraphs", 0, self._models.current.version))
         self._in_flight += 1
         try:
             index = 0
@@ -91,7 +88,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
     ) -> pb.TagDocumentResponse:
         context.set_trailing_metadata(self._replica)
         model = self._models.current
-        call = Call("TagDocument", time.perf_counter(), 0, model.version)
+        call = begin("TagDocument", 0, model.version)
         if self._in_flight >= self._max_in_flight:
             await self._refuse(context, call)
         self._in_flight += 1
@@ -125,7 +122,7 @@ class TaggerServicer(pb_grpc.TaggerServiceServicer):  # type: ignore[misc]
         """A stream message's answer: its tags, or the error that message alone gets (the stream goes on)."""
         model = self._models.current
         text, paragraph_id = request.paragraph.text, request.paragraph.id or default_id
-        call = Call("StreamTagParagraphs", time.perf_counter(), 1, model.version)
+        call = begin("StreamTagParagraphs", 1, model.version)
         try:
             options = converters.options_from(request.options if request.HasField("options") else None)
             check_batch([text], options, self._limits)
