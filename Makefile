@@ -107,7 +107,7 @@ test: lint check-proto check-data check-deploy
 	$(PY) -m pytest -q
 	$(MAKE) --no-print-directory sanitize
 
-## Build the compiled scorer with AddressSanitizer and UBSan (in build/sanitize) and run its tests under them
+## Build the compiled scorer and packer with AddressSanitizer and UBSan (in build/sanitize) and run their tests under them
 SANITIZE := build/sanitize
 SANITIZERS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 ASAN_LIB = $(shell gcc -print-file-name=libasan.so 2>/dev/null)
@@ -120,7 +120,7 @@ sanitize: $(INSTALLED)
 		echo "sanitize: skipped (no C compiler with AddressSanitizer here: the compiled scorer is not built)"; \
 	else cd $(SANITIZE) && LD_PRELOAD="$(ASAN_LIB) $$(gcc -print-file-name=libubsan.so)" \
 		ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 PYTHONMALLOC=malloc \
-		$(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/test_model.py \
+		$(abspath $(PY)) -m pytest -q -p no:cacheprovider tests/test_compiled.py tests/test_model.py tests/test_encoder.py \
 		-k 'compiled and not start_line and not servers_with'; fi
 
 ## Run 10,000 fuzzed calls against a real server

@@ -13,7 +13,12 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 from setuptools.errors import CCompilerError, ExecError, PlatformError
 
-SPEEDUPS = Extension("service.model._speedups", ["service/model/_speedups.c"], extra_compile_args=["-O2"])
+SPEEDUPS = Extension(
+    "service.model._speedups",
+    ["service/model/_speedups.c", "service/model/_records.c"],
+    depends=["service/model/_records.h"],
+    extra_compile_args=["-O2"],
+)
 _BUILD_ERRORS = (CCompilerError, ExecError, PlatformError, OSError)
 
 

@@ -44,7 +44,10 @@ SCENARIOS = (
     Scenario("batch of 1000, 2 in flight", METHOD, 2, 60, 1000),
     Scenario("stream, window 8", STREAM, 8, 12000, 1),
 )
-SECONDS = 3.0
+# Each scenario runs in ROUNDS rounds of ROUND_SECONDS, echo then tagger in turn, so that a noisy second on a shared
+# machine falls on both servers alike; a row sums the rounds (calls/s over all of them, percentiles of all latencies).
+ROUNDS = 4
+ROUND_SECONDS = 1.0
 
 
 def payloads(texts: list[str], per_call: int, method: str) -> list[bytes]:
@@ -56,14 +59,33 @@ def payloads(texts: list[str], per_call: int, method: str) -> list[bytes]:
     return [pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=t) for t in c]).SerializeToString() for c in chunks]
 
 
+class Measured(NamedTuple):
+    """One server's runs of a scenario: the load they measured and the server's CPU seconds over them."""
+
+    load: load.LoadResult
+    cpu_seconds: float
+
+    def summary(self) -> dict[str, Any]:
+        """The load's summary with the server's CPU time per call."""
+        summary = self.load.summary()
+        summary["server_cpu_ms_per_call"] = round(self.cpu_seconds * 1000 / max(self.load.calls, 1), 3)
+        return summary
+
+
 def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connections: int) -> dict[str, Any]:
-    """One load run against `server`, with the server's CPU time per call over the measured calls (the warm-up
+    """The summary of ROUNDS rounds of the scenario against `server` alone."""
+    return combined([one_round(server, scenario, data, connections) for _ in range(ROUNDS)]).summary()
+
+
+def one_round(server: ServerProcess, scenario: Scenario, data: list[bytes], connections: int) -> Measured:
+    """One load run of a round against `server`, with the server's CPU time over the measured calls (the warm-up
     calls excluded)."""
     cpu_at_start: list[float] = []
 
     def mark() -> None:
         cpu_at_start.append(server.cpu_seconds())
 
+    calls = max(scenario.calls // ROUNDS, 1)
     if scenario.method == STREAM:
         run = load.stream(
             server.address,
@@ -71,8 +93,8 @@ def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connec
             data,
             window=scenario.in_flight,
             connections=connections,
-            max_messages=scenario.calls,
-            max_seconds=SECONDS,
+            max_messages=calls,
+            max_seconds=ROUND_SECONDS,
             on_start=mark,
         )
     else:
@@ -82,44 +104,69 @@ def measure(server: ServerProcess, scenario: Scenario, data: list[bytes], connec
             data,
             in_flight=scenario.in_flight,
             connections=connections,
-            max_calls=scenario.calls,
-            max_seconds=SECONDS,
+            max_calls=calls,
+            max_seconds=ROUND_SECONDS,
             items_per_call=scenario.per_call,
             on_start=mark,
         )
     result = asyncio.run(run)
-    summary = result.summary()
-    cpu = server.cpu_seconds() - cpu_at_start[0]
-    summary["server_cpu_ms_per_call"] = round(cpu * 1000 / max(result.calls, 1), 3)
-    return summary
+    return Measured(result, server.cpu_seconds() - cpu_at_start[0])
+
+
+def combined(runs: list[Measured]) -> Measured:
+    """The rounds of one server as one measurement."""
+    return Measured(
+        load.LoadResult(
+            calls=sum(run.load.calls for run in runs),
+            errors=sum(run.load.errors for run in runs),
+            seconds=sum(run.load.seconds for run in runs),
+            latencies=tuple(latency for run in runs for latency in run.load.latencies),
+            items_per_call=runs[0].load.items_per_call,
+        ),
+        sum(run.cpu_seconds for run in runs),
+    )
+
+
+def side_by_side(
+    echo: ServerProcess, tagger: ServerProcess, scenario: Scenario, data: list[bytes], connections: int
+) -> dict[str, Any]:
+    """The scenario's row: ROUNDS rounds of echo then tagger, summed per server, and the tagger's ratios."""
+    rounds = [
+        (one_round(echo, scenario, data, connections), one_round(tagger, scenario, data, connections))
+        for _ in range(ROUNDS)
+    ]
+    ceiling = combined([e for e, _ in rounds]).summary()
+    ours = combined([t for _, t in rounds]).summary()
+    return {
+        "scenario": scenario.name,
+        "connections": connections,
+        "echo": ceiling,
+        "tagger": ours,
+        "x_echo_calls": round(ours["calls_per_s"] / ceiling["calls_per_s"], 3),
+        "x_echo_p99": round(ours["p99_ms"] / ceiling["p99_ms"], 3),
+        "x_echo_calls_by_round": [round(_rate(t) / _rate(e), 3) for e, t in rounds],
+    }
+
+
+def _rate(run: Measured) -> float:
+    return run.load.calls / run.load.seconds
 
 
 def served(model_path: Path, texts: list[str], workers: int | None, scorer: str) -> dict[str, Any]:
-    """Every scenario over 1 and 4 connections, echo first, then the tagger with `scorer` (TAGGER_SCORER); plus
-    start-up time and memory."""
+    """Every scenario over 1 and 4 connections, the echo server and the tagger with `scorer` (TAGGER_SCORER) side by
+    side; plus start-up time and memory."""
     env = {"TAGGER_ADDRESS": "127.0.0.1:0", "TAGGER_MODEL_PATH": str(model_path), "TAGGER_SCORER": scorer}
     if workers:
         env["TAGGER_WORKERS"] = str(workers)
     echo = start(python_module("bench.echo"), health=False)
     tagger = start(python_module("service"), env)
     time.sleep(1.0)  # let worker processes finish loading before measuring
-    rows = []
     try:
-        for connections in (1, 4):
-            for scenario in SCENARIOS:
-                data = payloads(texts, scenario.per_call, scenario.method)
-                ceiling = measure(echo, scenario, data, connections)
-                ours = measure(tagger, scenario, data, connections)
-                rows.append(
-                    {
-                        "scenario": scenario.name,
-                        "connections": connections,
-                        "echo": ceiling,
-                        "tagger": ours,
-                        "x_echo_calls": round(ours["calls_per_s"] / ceiling["calls_per_s"], 3),
-                        "x_echo_p99": round(ours["p99_ms"] / ceiling["p99_ms"], 3),
-                    }
-                )
+        rows = [
+            side_by_side(echo, tagger, scenario, payloads(texts, scenario.per_call, scenario.method), connections)
+            for connections in (1, 4)
+            for scenario in SCENARIOS
+        ]
         memory = tagger.memory()
     finally:
         exit_status = tagger.stop()
@@ -150,14 +197,15 @@ def print_served(scorer: str, served: dict[str, Any]) -> None:
     """The served table of one scorer."""
     print(
         f"\n[{scorer}] {'scenario':<26}{'conns':>5} {'echo c/s':>9} {'tagger c/s':>10} {'x echo':>7} {'para/s':>9} "
-        f"{'p50':>7} {'p90':>7} {'p99':>7} {'echo p99':>8} {'x p99':>6} {'cpu/call':>8}"
+        f"{'p50':>7} {'p90':>7} {'p99':>7} {'echo p99':>8} {'x p99':>6} {'cpu/call':>8}  x echo by round"
     )
     for row in served["rows"]:
         t, e = row["tagger"], row["echo"]
         print(
             f"{row['scenario']:<26}{row['connections']:>5} {e['calls_per_s']:>9.0f} {t['calls_per_s']:>10.0f} "
             f"{row['x_echo_calls']:>7.2f} {t['items_per_s']:>9.0f} {t['p50_ms']:>7.2f} {t['p90_ms']:>7.2f} "
-            f"{t['p99_ms']:>7.2f} {e['p99_ms']:>8.2f} {row['x_echo_p99']:>6.2f} {t['server_cpu_ms_per_call']:>8.3f}"
+            f"{t['p99_ms']:>7.2f} {e['p99_ms']:>8.2f} {row['x_echo_p99']:>6.2f} {t['server_cpu_ms_per_call']:>8.3f}  "
+            + " ".join(f"{ratio:.2f}" for ratio in row["x_echo_calls_by_round"])
             + (f"  errors {t['errors']}" if t["errors"] else "")
         )
     print(

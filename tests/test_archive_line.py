@@ -74,4 +74,4 @@ def test_assigned_is_the_labels_decide_assigns(scores, data, threshold, top_k):
     applied = tuned if threshold is None else [threshold] * len(scores)
     ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
     expected = [i for i in ranked if scores[i] >= applied[i]]
-    assert chosen == (expected[:top_k] if top_k else expected)
+    assert list(chosen) == (expected[:top_k] if top_k else expected)

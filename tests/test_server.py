@@ -94,6 +94,39 @@ def test_calls_past_the_in_flight_cap_get_resource_exhausted(bundle_path):
         server.stop()
 
 
+def test_a_full_server_refuses_at_once_naming_the_cap_answers_health_and_frees_its_place(bundle_path):
+    server = start_server(bundle_path, max_concurrent=1)
+    request = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text="Troops crossed the border.")])
+    try:
+        with grpc.insecure_channel(server.address) as channel:
+            stub = pb_grpc.TaggerServiceStub(channel)
+            more = threading.Event()
+
+            def messages():
+                yield pb.StreamTagParagraphsRequest(paragraph=pb.Paragraph(text="The budget was cut."))
+                more.wait(10)  # the open stream holds the one place until the test lets it end
+
+            stream = stub.StreamTagParagraphs(messages())
+            assert next(stream).model_version  # the stream is in flight
+            with pytest.raises(grpc.RpcError) as excinfo:
+                stub.TagParagraphs(request)
+            assert excinfo.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "at the limit of 1 (max_concurrent)" in excinfo.value.details()
+            assert health_status(server.address, SERVICE_NAME) == health_pb2.HealthCheckResponse.SERVING
+            more.set()
+            assert list(stream) == []
+            assert wait_for(lambda: _answers(stub, request))  # the stream's place is free again
+    finally:
+        server.stop()
+
+
+def _answers(stub: pb_grpc.TaggerServiceStub, request: pb.TagParagraphsRequest) -> bool:
+    try:
+        return bool(stub.TagParagraphs(request).results)
+    except grpc.RpcError:
+        return False
+
+
 def test_deadline_exceeded_on_a_batch_that_cannot_finish_in_time(grpc_server, stub):
     batch = pb.TagParagraphsRequest(paragraphs=[pb.Paragraph(text=(t + " ") * 200) for t, _ in rows()] * 20)
     with pytest.raises(grpc.RpcError) as excinfo:

@@ -23,17 +23,24 @@ def options_from(message: pb.TagOptions | None) -> Options:
     return Options(threshold=threshold, top_k=message.top_k, explain_terms=message.explain_terms)
 
 
+def paragraphs_from(paragraphs: RepeatedCompositeFieldContainer[pb.Paragraph]) -> tuple[list[str], list[str]]:
+    """The paragraphs' ids (a missing id is the paragraph's index) and texts. Iterating the field itself goes by
+    index until IndexError, so a lone paragraph (most requests) is read by index, more by a slice, which is a list."""
+    if len(paragraphs) == 1:
+        paragraph = paragraphs[0]
+        return [paragraph.id or "0"], [paragraph.text]
+    ids, texts = [], []
+    for i, paragraph in enumerate(paragraphs[:]):
+        ids.append(paragraph.id or str(i))
+        texts.append(paragraph.text)
+    return ids, texts
+
+
 def results_reply(ids: Sequence[str], tags: Sequence[Tags]) -> pb.TagParagraphsResponse:
-    """A TagParagraphsResponse holding only the `results` of these paragraphs. Scored inline it is the reply
-    itself (nothing is serialised twice); from a worker it travels pickled, which is its wire bytes."""
+    """A TagParagraphsResponse holding only the `results` of these paragraphs."""
     response = pb.TagParagraphsResponse()
     add_results(response.results, ids, tags)
     return response
-
-
-def tags_of(ids: Sequence[str], tags: list[Tags]) -> list[Tags]:
-    """The chunk's tags as they are (for a call that needs the tags, not their encoding)."""
-    return tags
 
 
 def add_results(

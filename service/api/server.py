@@ -1,5 +1,5 @@
-"""Building the gRPC server: TaggerService, health and reflection on one port, with the channel options, TLS and
-the in-flight cap taken from the settings."""
+"""Building the gRPC server: TaggerService, health and reflection on one port, with the channel options and TLS
+taken from the settings."""
 
 from __future__ import annotations
 
@@ -33,9 +33,19 @@ def create_server(
 ) -> tuple[grpc.aio.Server, int]:
     """Build the server with every servicer registered and bind settings.address; returns (server, port).
     Raises BindError naming the address when it cannot be bound."""
-    server = grpc.aio.server(options=channel_options(settings), maximum_concurrent_rpcs=settings.max_concurrent)
+    # No maximum_concurrent_rpcs: the servicer counts its calls in flight (TaggerServicer).
+    server = grpc.aio.server(options=channel_options(settings))
     services = _ByName(server)
-    pb_grpc.add_TaggerServiceServicer_to_server(TaggerServicer(models, settings, pool, calls), services)
+    servicer = TaggerServicer(models, settings, pool, calls)
+    # TagParagraphs answers with its reply's wire bytes (service.api.encoder), so its handler, looked up before
+    # the generated ones, has no serializer.
+    tag_paragraphs = grpc.unary_unary_rpc_method_handler(
+        servicer.TagParagraphs, request_deserializer=pb.TagParagraphsRequest.FromString
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE_NAME, {"TagParagraphs": tag_paragraphs}),)
+    )
+    pb_grpc.add_TaggerServiceServicer_to_server(servicer, services)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, services)
     names = (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(names), services)

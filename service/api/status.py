@@ -13,6 +13,7 @@ from service.domain.errors import (
     InvalidRequest,
     ModelError,
     ModelVersionMismatch,
+    Overloaded,
     TaggerError,
 )
 
@@ -21,6 +22,7 @@ from service.domain.errors import (
 STATUS_CODES: dict[type[TaggerError], grpc.StatusCode] = {
     InvalidRequest: grpc.StatusCode.INVALID_ARGUMENT,
     DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    Overloaded: grpc.StatusCode.RESOURCE_EXHAUSTED,
     ModelError: grpc.StatusCode.UNAVAILABLE,
     ModelVersionMismatch: grpc.StatusCode.UNAVAILABLE,
 }

@@ -42,6 +42,10 @@ class DeadlineExceeded(TaggerError):
     """The call's deadline passed before its batch was scored; the rest of the batch is not worked on."""
 
 
+class Overloaded(TaggerError):
+    """The server has as many calls in flight as it takes (max_concurrent); retry later or on another replica."""
+
+
 class ModelError(TaggerError):
     """A model is missing, altered, unsigned or incompatible; the message says which file and why."""
 

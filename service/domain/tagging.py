@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
+import operator
 from collections.abc import Sequence
 
 from service.domain.tags import Evidence, LabelScore, Options, Tags
@@ -32,12 +34,15 @@ def applied_thresholds(tuned: Sequence[float], options: Options) -> Sequence[flo
     return tuned if options.threshold is None else (options.threshold,) * len(tuned)
 
 
-def assigned(scores: Sequence[float], thresholds: Sequence[float], top_k: int) -> list[int]:
+def assigned(scores: Sequence[float], thresholds: Sequence[float], top_k: int) -> tuple[int, ...]:
     """The indices of the labels assigned: those whose score reaches its threshold, highest score first (ties in
-    model order: the sort is stable), at most `top_k` of them (0: no cap)."""
-    chosen = [i for i, (score, threshold) in enumerate(zip(scores, thresholds, strict=True)) if score >= threshold]
+    model order: the sort is stable), at most `top_k` of them (0: no cap). Run for every paragraph served, so it
+    stays in C-level builtins."""
+    if len(scores) != len(thresholds):
+        raise ValueError(f"{len(scores)} scores against {len(thresholds)} thresholds")
+    chosen = tuple(itertools.compress(range(len(scores)), map(operator.ge, scores, thresholds)))
     if len(chosen) > 1:
-        chosen.sort(key=scores.__getitem__, reverse=True)
+        chosen = tuple(sorted(chosen, key=scores.__getitem__, reverse=True))
     return chosen[:top_k] if top_k else chosen
 
 

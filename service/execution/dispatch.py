@@ -13,7 +13,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from service.domain.errors import DeadlineExceeded, ModelError
-from service.domain.tags import Options
+from service.domain.tags import Options, Tags
 from service.execution.pool import Finish, ScoringPool
 from service.model.loader import Model
 
@@ -33,17 +33,18 @@ async def tag_batch(
     options: Options,
     finish: Finish[T],
     *,
-    deadline: float | None,
+    seconds_left: float | None,
     pool: ScoringPool | None,
 ) -> list[T]:
-    """Tag `texts` with `model` and return `finish(ids, tags)` of each chunk, in order. `deadline` is in
-    loop.time() terms; raises DeadlineExceeded when it passes."""
+    """`finish(model, ids, texts, options)` of each chunk of the batch, in order. `seconds_left` is the call's
+    time to its deadline (None: no deadline); raises DeadlineExceeded when it passes."""
     workers = pool.ready(model.version) if pool is not None and len(texts) > INLINE else []
-    loop = asyncio.get_running_loop()
     if not workers and len(texts) <= CHUNK:  # one chunk, scored inline: most calls, so the short way
-        if deadline is not None and loop.time() > deadline:
+        if seconds_left is not None and seconds_left <= 0:
             raise DeadlineExceeded(f"deadline exceeded before scoring {len(texts)} paragraphs")
-        return [finish(ids, model.tag(texts, options))]
+        return [finish(model, ids, texts, options)]
+    loop = asyncio.get_running_loop()
+    deadline = None if seconds_left is None else loop.time() + seconds_left
     spans = [slice(start, start + CHUNK) for start in range(0, len(texts), CHUNK)]
     results: list[T | None] = [None] * len(spans)
     if pool is not None and workers:
@@ -63,10 +64,15 @@ async def tag_batch(
             continue
         if deadline is not None and loop.time() > deadline:
             raise DeadlineExceeded(f"deadline exceeded after {i * CHUNK} of {len(texts)} paragraphs")
-        results[i] = finish(ids[span], model.tag(texts[span], options))
+        results[i] = finish(model, ids[span], texts[span], options)
         if len(spans) > 1:
             await asyncio.sleep(0)
     return [result for result in results if result is not None]
+
+
+def chunk_tags(model: Model, ids: Sequence[str], texts: Sequence[str], options: Options) -> list[Tags]:
+    """The plain finish: the chunk's tags."""
+    return model.tag(texts, options)
 
 
 async def _settle(futures: list[Future[T]], deadline: float | None) -> list[T | BaseException]:

@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TypeVar
 
 from service.domain.errors import ModelVersionMismatch
-from service.domain.tags import Options, Tags
+from service.domain.tags import Options
 from service.model.loader import Model, load_model
 from service.model.scorer import Implementation
 
 T = TypeVar("T")
-# What a worker does with a chunk's tags before handing them back: (ids, tags) -> result. It runs in the worker
-# process, so it must be a module-level function (it is pickled by name).
-Finish = Callable[[Sequence[str], list[Tags]], T]
+# What a chunk becomes: (model, ids, texts, options) -> result, the chunk tagged and put in the form the call
+# answers with. It runs in the worker process too, so it must be a module-level function (pickled by name).
+Finish = Callable[[Model, Sequence[str], Sequence[str], Options], T]
 
 # The worker process's model, loaded by the pool's switch().
 _worker_model: Model | None = None
@@ -70,7 +70,7 @@ class ScoringPool:
         texts: Sequence[str],
         options: Options,
     ) -> Future[T]:
-        """Tag `texts` with model `version` in the next of `workers` (round robin) and apply `finish` there. The
+        """Run `finish` on the chunk with model `version` in the next of `workers` (round robin). The
         future raises ModelVersionMismatch if that worker has moved on to another version meanwhile."""
         self._turn += 1
         worker = self._workers[workers[self._turn % len(workers)]]
@@ -93,4 +93,4 @@ def _tag(version: str, finish: Finish[T], ids: list[str], texts: list[str], opti
     if _worker_model is None or _worker_model.version != version:
         held = _worker_model.version if _worker_model else "none"
         raise ModelVersionMismatch(f"the worker holds model {held}, the call needs {version}")
-    return finish(ids, _worker_model.tag(texts, options))
+    return finish(_worker_model, ids, texts, options)

@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "_records.h"
+
 #define RELEASE_CHARS 16384
 #define STACK_BYTES 8192
 
@@ -316,8 +318,6 @@ static int scratch_open(Scratch *scratch, Py_ssize_t length, int grams_per_token
     scratch->keys = scratch->found + grams;
     scratch->counts = scratch->keys + capacity;
     scratch->buffer = (char *)(scratch->counts + capacity);
-    scratch->mask = capacity - 1;
-    memset(scratch->keys, 0, (size_t)capacity * sizeof(uint32_t));
     return 0;
 }
 
@@ -384,8 +384,8 @@ static Py_ssize_t tokenize(const TablesObject *self, const TextView *text, Scrat
 }
 
 static inline double term_frequency(const TablesObject *self, uint32_t count) {
-    if (self->binary) {
-        return 1.0;
+    if (self->binary || count == 1) {
+        return 1.0; /* 1 + log(1) is exactly 1: most terms occur once, and log is the dearest step per term */
     }
     return self->sublinear ? 1.0 + log((double)count) : (double)count;
 }
@@ -422,6 +422,13 @@ static Py_ssize_t hash_grams(const TablesObject *self, Py_ssize_t tokens, Scratc
  * record), a second checks the bytes. */
 static Py_ssize_t count_terms(const TablesObject *self, Py_ssize_t grams, Scratch *scratch) {
     const StringTable *terms = &self->terms;
+    /* the count map is sized for the n-grams found, not the most the text could hold, so clearing it is cheap */
+    uint64_t capacity = 16;
+    while (capacity < 2 * (uint64_t)grams) {
+        capacity <<= 1;
+    }
+    scratch->mask = capacity - 1;
+    memset(scratch->keys, 0, (size_t)capacity * sizeof(uint32_t));
     for (Py_ssize_t g = 0; g < grams; g++) {
         uint64_t h = scratch->gram_hashes[g];
         int32_t candidate = -1;
@@ -622,11 +629,17 @@ static PyTypeObject TablesType = {
     .tp_methods = Tables_methods,
 };
 
+static PyMethodDef speedups_functions[] = {
+    {"pack_records", (PyCFunction)pack_records, METH_VARARGS, PACK_RECORDS_DOC},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef speedups_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "service.model._speedups",
-    .m_doc = "The compiled scorer (optional; see service.model.scorer).",
+    .m_doc = "The compiled scorer (optional; see service.model.scorer) and the reply packer of service.api.encoder.",
     .m_size = -1,
+    .m_methods = speedups_functions,
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {

@@ -55,10 +55,12 @@ class FastScorer:
         self._sublinear = tables.sublinear_tf
         self._l2 = tables.l2_norm
         self.tokenizer = Tokenizer(tables.tokens, shortest_term=min(map(len, tables.terms), default=2))
-        self._score: Callable[[Sequence[str]], list[list[float]]] = self.python_scores
+        # scores(texts): per text, per label probabilities; the compiled scorer's own method when it serves, so
+        # that a call reaches C without a Python frame between
+        self.scores: Callable[[Sequence[str]], list[list[float]]] = self.python_scores
         self.compiled = implementation != "python" and _use_compiled(tables, implementation)
         if self.compiled:
-            self._score = _compiled_tables(tables).scores
+            self.scores = _compiled_tables(tables).scores
         else:
             _ = self._rows  # the Python scorer's dictionary, built now rather than on the first call
 
@@ -69,9 +71,6 @@ class FastScorer:
         tables = self._tables
         rows = np.column_stack([tables.idf * tables.idf, tables.coef * tables.idf[:, np.newaxis]]).tolist()
         return {term: tuple(row) for term, row in zip(tables.terms, rows, strict=True)}
-
-    def scores(self, texts: Sequence[str]) -> list[list[float]]:
-        return self._score(texts)
 
     def python_scores(self, texts: Sequence[str]) -> list[list[float]]:
         """scores() by the pure-Python scorer, whichever implementation serves."""
