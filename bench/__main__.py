@@ -1,6 +1,7 @@
 """`make bench`: in-process scoring, then served load on loopback against a bare echo server (the ceiling).
 
-One run, bounded in calls and seconds; prints a table and writes bench-results/bench.json."""
+Every row is ROUNDS rounds, echo then tagger in turn, each bounded in calls and seconds; prints a table and writes
+bench-results/bench.json."""
 
 from __future__ import annotations
 
