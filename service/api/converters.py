@@ -1,5 +1,5 @@
-"""Conversions between tagger.v1 messages and the domain: options in, tags and the model's description out. The
-builder of results runs in worker processes too (service.execution.pool), so it is a module-level function."""
+"""Conversions between tagger.v1 messages and the domain: paragraphs and options in, tags and the model's description
+out. TagParagraphs' results are written by service.api.encoder, which falls back to results_reply here."""
 
 from __future__ import annotations
 

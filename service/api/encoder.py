@@ -53,7 +53,7 @@ class ParagraphsEncoder:
     ) -> None:
         if compiled and pack_records is None:
             raise ValueError("the compiled packer was not built at install")
-        self._model = (version, labels, thresholds, compiled)
+        self._name = version
         self._compiled = compiled
         # TagParagraphsResponse.model_version (proto3 leaves an empty string out)
         self._version = _field(_MODEL_VERSION, version.encode()) if version else b""
@@ -66,7 +66,7 @@ class ParagraphsEncoder:
         self,
     ) -> tuple[Callable[..., ParagraphsEncoder], tuple[str, tuple[str, ...], tuple[float, ...], bool]]:
         """Pickled as its model's identity (tag() runs in worker processes): a worker keeps one encoder per model."""
-        return _encoder, self._model
+        return _encoder, (self._name, self._labels, self._thresholds, self._compiled)
 
     def tag(self, model: Model, ids: Sequence[str], texts: Sequence[str], options: Options) -> Results:
         """Score `texts` with `model` (this encoder's) and encode their results: the finish of a TagParagraphs

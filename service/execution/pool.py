@@ -17,7 +17,8 @@ from service.model.scorer import Implementation
 
 T = TypeVar("T")
 # What a chunk becomes: (model, ids, texts, options) -> result, the chunk tagged and put in the form the call
-# answers with. It runs in the worker process too, so it must be a module-level function (pickled by name).
+# answers with. It runs in the worker process too, so it must pickle: a module-level function, or a method of an
+# object that pickles (service.api.encoder.ParagraphsEncoder pickles as its model's identity).
 Finish = Callable[[Model, Sequence[str], Sequence[str], Options], T]
 
 # The worker process's model, loaded by the pool's switch().

@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # prometheus_client is imported only by a server that serves 
 
 _LOGGER = logging.getLogger("service.calls")
 _DEBUG, _WARNING = logging.DEBUG, logging.WARNING
+_NEW = tuple.__new__
 
 
 class Call(NamedTuple):
@@ -27,9 +28,6 @@ def begin(rpc: str, paragraphs: int, version: str) -> Call:
     """A call of `rpc` starting now. Built by tuple.__new__, as NamedTuple._make does: the generated constructor
     costs a Python frame, and this runs for every call."""
     return _NEW(Call, (rpc, time.perf_counter(), paragraphs, version))
-
-
-_NEW = tuple.__new__
 
 
 class CallRecorder:
